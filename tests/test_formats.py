@@ -560,3 +560,32 @@ def test_convert_api_voc_split(hixray, tmp_path):
         _same(p, back)
         ids = (tmp_path / "voc" / name / "ImageSets" / "Main" / f"{name}.txt").read_text().split()
         assert len(ids) == len(p)
+
+
+def test_image_size_header(tmp_path):
+    img = np.zeros((37, 53, 3), np.uint8)
+    for ext, params in ((".jpg", []), (".jpg", [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]), (".png", []),
+                        (".bmp", []), (".tiff", [])):
+        p = tmp_path / f"a{len(params)}{ext}"
+        assert cv2.imwrite(str(p), img, params)
+        assert image_size(p) == (53, 37)
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8garbage")
+    with pytest.raises(DatasetError):
+        image_size(tmp_path / "bad.jpg")
+    with pytest.raises(DatasetError, match="image not found"):
+        image_size(tmp_path / "none.png")
+
+
+def test_cli_gdxray_grouped_split_to_coco(gdxray, tmp_path, capsys):
+    rc = _cli(["convert", str(gdxray), "--from", "gdxray", "--to", "coco", "--out", str(tmp_path / "c"),
+               "--split", "train=0.5,test=0.5", "--group-by", "series", "--seed", "1"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "7 images" in out and out.count("\n") == 1
+    series = {}
+    for part in ("train", "test"):
+        ds = read_dataset(tmp_path / "c" / part, "coco")
+        assert all(ds.image_path(r).is_file() for r in ds.images)
+        for r in ds.images:
+            assert series.setdefault(r.file_name.split("/")[0], part) == part
+    assert sorted(series) == ["B0001", "B0004", "B0046"]
