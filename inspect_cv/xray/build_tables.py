@@ -83,7 +83,7 @@ def energy_grid(xrl) -> np.ndarray:
         for shell in (xrl.K_SHELL, xrl.L1_SHELL, xrl.L2_SHELL, xrl.L3_SHELL):
             e = xrl.EdgeEnergy(z, shell)
             if E_MIN_KEV * 1.001 < e < E_SPLIT_KEV:
-                grid += [e - 0.002, e + 0.002]
+                grid += [e - 0.02, e + 0.02]
     return np.unique(np.round(np.asarray(grid), 6))
 
 

@@ -21,9 +21,11 @@ from inspect_cv.errors import EmptyImageError, InputError
 
 T_FLOOR = 1e-5
 """Smallest transmission kept (A_max = 11.5); below it nothing is measurable."""
-AIR_T_HIGH = 0.985
-"""High-energy transmission above which (with AIR_T_LOW) a pixel is background."""
-AIR_T_LOW = 0.975
+AIR_T_HIGH = 0.975
+"""High-energy transmission (3x3 mean) above which, with AIR_T_LOW, a pixel is background."""
+AIR_T_LOW = 0.965
+SMOOTH = 3
+"""Box size of the attenuation smoothing before the ratio (scanners smooth R the same way)."""
 AIR_ATTENUATION = 0.02
 """Guard of :func:`dual_energy_ratio`: R is undefined where A_high is below this."""
 IMPENETRABLE_T_HIGH = 0.012
@@ -152,32 +154,52 @@ def _default_lut() -> ZeffLUT:
     return scanner.zeff_lut(scanner.PROFILES[scanner.DEFAULT_PROFILE])
 
 
-def zeff_map(high_T, low_T, lut: ZeffLUT | None = None) -> np.ndarray:
-    """Per-pixel effective-Z estimate from a dual-energy pair (float32; 0 near air)."""
-    h, lo = _pair(high_T, low_T)
-    lut = lut or _default_lut()
-    a_h = attenuation(h)
-    r = dual_energy_ratio(h, lo, fill=1.0)
-    z = lut.lookup(a_h, r)
-    z[a_h < AIR_ATTENUATION] = 0.0
-    return z
+def _smoothed_attenuations(h: np.ndarray, lo: np.ndarray, smooth: int
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    a_h, a_l = attenuation(h), attenuation(lo)
+    if smooth and smooth > 1 and h.ndim == 2:
+        import cv2
+
+        k = (int(smooth), int(smooth))
+        a_h = cv2.blur(a_h, k, borderType=cv2.BORDER_REPLICATE)
+        a_l = cv2.blur(a_l, k, borderType=cv2.BORDER_REPLICATE)
+    return a_h, a_l
 
 
-def material_classes(high_T, low_T, lut: ZeffLUT | None = None) -> np.ndarray:
-    """uint8 class map: 0 background, 1 organic, 2 mixed, 3 inorganic, 4 metal, 5 impenetrable.
+def zeff_map(high_T, low_T, lut: ZeffLUT | None = None, smooth: int = SMOOTH) -> np.ndarray:
+    """Per-pixel effective-Z estimate from a dual-energy pair (float32; 0 near air).
 
-    Background: ``T_high > AIR_T_HIGH`` and ``T_low > AIR_T_LOW``. Impenetrable:
-    ``T_high < IMPENETRABLE_T_HIGH``. Otherwise the Zeff estimate of :func:`zeff_map`
-    against ``lut.boundaries`` (default 9.5 / 14.5 / 21.5), i.e. R against the R(A_high)
-    curves of those boundary Z derived from the table for the scanner's spectra.
+    The attenuations are box-smoothed over ``smooth`` x ``smooth`` pixels first (0 or 1:
+    none), then R = A_low / A_high is looked up against A_high in the table's curves.
     """
     h, lo = _pair(high_T, low_T)
     lut = lut or _default_lut()
-    z = zeff_map(h, lo, lut)
+    a_h, a_l = _smoothed_attenuations(h, lo, smooth)
+    ok = a_h >= AIR_ATTENUATION
+    r = np.ones_like(a_h)
+    r[ok] = a_l[ok] / a_h[ok]
+    z = lut.lookup(a_h, r)
+    z[~ok] = 0.0
+    return z
+
+
+def material_classes(high_T, low_T, lut: ZeffLUT | None = None,
+                     smooth: int = SMOOTH) -> np.ndarray:
+    """uint8 class map: 0 background, 1 organic, 2 mixed, 3 inorganic, 4 metal, 5 impenetrable.
+
+    Background: smoothed ``T_high > AIR_T_HIGH`` and ``T_low > AIR_T_LOW``. Impenetrable:
+    smoothed ``T_high < IMPENETRABLE_T_HIGH``. Otherwise the Zeff estimate of
+    :func:`zeff_map` against ``lut.boundaries`` (default 9.5 / 14.5 / 21.5), i.e. R against
+    the R(A_high) curves of those boundary Z derived from the table for the spectra.
+    """
+    h, lo = _pair(high_T, low_T)
+    lut = lut or _default_lut()
+    z = zeff_map(h, lo, lut, smooth)
     cls = (1 + np.searchsorted(np.asarray(lut.boundaries, np.float32), z, side="right"))
     cls = cls.astype(np.uint8)
-    cls[(h > AIR_T_HIGH) & (lo > AIR_T_LOW)] = 0
-    cls[h < IMPENETRABLE_T_HIGH] = 5
+    a_h, a_l = _smoothed_attenuations(h, lo, smooth)
+    cls[(a_h < -np.log(AIR_T_HIGH)) & (a_l < -np.log(AIR_T_LOW))] = 0
+    cls[a_h > -np.log(IMPENETRABLE_T_HIGH)] = 5
     return cls
 
 
