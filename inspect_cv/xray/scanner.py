@@ -24,6 +24,9 @@ from inspect_cv.xray import materials, physics
 DEFAULT_PROFILE = "sim-160kv-sandwich"
 E_LOW_CUT_KEV = 10.0
 N_BINS = 24
+K_EDGES_KEV = (29.2, 33.17, 35.98, 37.44, 50.24, 69.53, 88.0)
+"""K edges (Sn, I, Cs, Ba, Gd, W, Pb) that bin edges are placed on, so no energy bin
+straddles a jump of the materials and detectors used here."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,10 +52,17 @@ class Spectrum:
         return float(np.dot(self.energies_kev, self.weights))
 
     def rebinned(self, n: int = N_BINS) -> "Spectrum":
-        """The same spectrum on at most ``n`` bins (weighted-mean energy per bin)."""
+        """The same spectrum on about ``n`` bins (weighted-mean energy per bin).
+
+        Uniform bins in energy, with extra bin edges on the K edges of ``K_EDGES_KEV``.
+        """
         if self.energies_kev.size <= n:
             return self
-        edges = np.linspace(self.energies_kev[0], self.energies_kev[-1] + 1e-9, n + 1)
+        e0, e1 = self.energies_kev[0], self.energies_kev[-1] + 1e-9
+        kedges = [k for k in K_EDGES_KEV if e0 < k < e1]
+        edges = np.linspace(e0, e1, max(n - len(kedges), 2) + 1)
+        edges = np.unique(np.concatenate([edges, kedges]))
+        n = len(edges) - 1
         idx = np.clip(np.searchsorted(edges, self.energies_kev, side="right") - 1, 0, n - 1)
         w = np.bincount(idx, self.weights, minlength=n)
         ew = np.bincount(idx, self.weights * self.energies_kev, minlength=n)
