@@ -49,6 +49,15 @@ def decode_dicom(data: bytes, name: str, limits: Limits | None = None) -> np.nda
     """Decode DICOM bytes (see :func:`read_dicom`)."""
     limits = limits or resolve_limits()
     ds = _parse(data, name, stop_before_pixels=False)
+    try:
+        return _pixels(ds, name, limits)
+    except InspectCVError:
+        raise
+    except Exception as exc:  # pydicom converts elements lazily: any access can fail
+        raise CorruptImageError(f"DICOM data set is damaged ({_reason(exc)})", name) from exc
+
+
+def _pixels(ds, name: str, limits: Limits) -> np.ndarray:
     rows, cols, samples, frames = _geometry(ds, name)
     if not any(k in ds for k in _PIXEL_KEYWORDS):
         raise UnsupportedFormatError("DICOM object has no pixel data (not an image)", name)
@@ -96,6 +105,13 @@ def read_dicom_meta(path: PathLike, *, max_bytes: int | None = None) -> dict[str
     data = read_bytes(path, max_bytes=max_bytes)
     name = str(path)
     ds = _parse(data, name, stop_before_pixels=True)
+    try:
+        return _meta(ds, name)
+    except Exception as exc:  # lazily converted elements may fail on access
+        raise CorruptImageError(f"DICOM data set is damaged ({_reason(exc)})", name) from exc
+
+
+def _meta(ds, name: str) -> dict[str, Any]:
     photometric = _str(ds.get("PhotometricInterpretation"))
     meta = getattr(ds, "file_meta", None)
     pixel_rep = ds.get("PixelRepresentation")

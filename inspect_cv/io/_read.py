@@ -6,6 +6,7 @@ pydicom (see :mod:`inspect_cv.io._dicom`). Values are returned as stored.
 from __future__ import annotations
 
 import io
+import logging
 import os
 from pathlib import Path
 from typing import Union
@@ -13,7 +14,7 @@ from typing import Union
 import numpy as np
 
 from ..errors import (CorruptImageError, EmptyImageError, ImageTooLargeError, InputError,
-                      UnsupportedFormatError)
+                      InspectCVError, UnsupportedFormatError)
 from . import _sniff
 from ._limits import Limits, check_bytes, check_shape, resolve_limits
 
@@ -146,6 +147,7 @@ def _from_opencv_order(arr: np.ndarray) -> np.ndarray:
 def _decode_tiff(data: bytes, name: str, limits: Limits) -> np.ndarray:
     import tifffile
 
+    _quiet_tifffile()
     try:
         tif = tifffile.TiffFile(io.BytesIO(data))
     except Exception as exc:  # tifffile raises many types on damaged headers
@@ -153,14 +155,24 @@ def _decode_tiff(data: bytes, name: str, limits: Limits) -> np.ndarray:
     with tif:
         try:
             pages = list(tif.pages)
-        except Exception as exc:
-            raise CorruptImageError(f"TIFF page directory is damaged ({_reason(exc)})", name) from exc
-        if not pages:
-            raise EmptyImageError("TIFF has no pages", name)
-        full = [p for p in pages if not getattr(p, "is_reduced", False)] or pages
-        _check_tiff_pages(full, data, name, limits)
-        arrays = [_tiff_page_array(p, name) for p in full]
+            if not pages:
+                raise EmptyImageError("TIFF has no pages", name)
+            full = [p for p in pages if not getattr(p, "is_reduced", False)] or pages
+            _check_tiff_pages(full, data, name, limits)
+            arrays = [_tiff_page_array(p, name) for p in full]
+        except InspectCVError:
+            raise
+        except Exception as exc:  # damaged tags surface as assorted exception types
+            raise CorruptImageError(f"TIFF structure is damaged ({_reason(exc)})", name) from exc
     return _combine_tiff_pages(arrays, name)
+
+
+def _quiet_tifffile() -> None:
+    """tifffile logs warnings about damaged files; we raise errors instead, so keep them
+    off stderr unless the application configured logging (a library-side NullHandler)."""
+    logger = logging.getLogger("tifffile")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
 
 
 def _check_tiff_pages(pages: list, data: bytes, name: str, limits: Limits) -> None:
