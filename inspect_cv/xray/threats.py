@@ -271,19 +271,29 @@ def render_parts(parts: Sequence[Part], A: np.ndarray, pixel_pitch_mm: float, ss
     M[:, :2] = A * ss / pixel_pitch_mm
     M[:, 2] = -lo * ss
     px_per_mm = ss / pixel_pitch_mm * math.sqrt(abs(np.linalg.det(A)))
+    H2, W2 = h * ss, w * ss
     acc: dict[str, np.ndarray] = {}
-    cover = np.zeros((h * ss, w * ss), np.float32)
+    cover = np.zeros((H2, W2), np.float32)
     for part in parts:
-        m8 = _fill(cover.shape, part.polys, M)
+        # work only in the part's own window of the canvas
+        q = np.concatenate([_arr(p) for p in part.polys]) @ M[:, :2].T + M[:, 2]
+        xa, ya = (np.floor(q.min(0)) - 2).astype(int)
+        xb, yb = (np.ceil(q.max(0)) + 3).astype(int)
+        xa, ya, xb, yb = max(xa, 0), max(ya, 0), min(xb, W2), min(yb, H2)
+        if xb <= xa or yb <= ya:
+            continue
+        Mw = M.copy()
+        Mw[:, 2] -= (xa, ya)
+        m8 = _fill((yb - ya, xb - xa), part.polys, Mw)
         if part.holes:
-            m8 = cv2.subtract(m8, _fill(cover.shape, part.holes, M))
-        cov = m8.astype(np.float32) / 255.0
-        t = _profile(part, cov, M, px_per_mm).astype(np.float32)
-        if part.material in acc:
-            acc[part.material] += t
-        else:
-            acc[part.material] = t
-        np.maximum(cover, cov, out=cover)
+            m8 = cv2.subtract(m8, _fill(m8.shape, part.holes, Mw))
+        cov = m8.astype(np.float32) * (1.0 / 255.0)
+        t = _profile(part, cov, Mw, px_per_mm).astype(np.float32, copy=False)
+        if part.material not in acc:
+            acc[part.material] = np.zeros((H2, W2), np.float32)
+        acc[part.material][ya:yb, xa:xb] += t
+        win = cover[ya:yb, xa:xb]
+        np.maximum(win, cov, out=win)
     out = {k: cv2.resize(v, (w, h), interpolation=cv2.INTER_AREA) * (thickness_scale / 10.0)
            for k, v in acc.items()}
     mask = cv2.resize(cover, (w, h), interpolation=cv2.INTER_AREA) > 0.3
