@@ -19,7 +19,7 @@ import numpy as np
 
 from inspect_cv.errors import InputError
 from inspect_cv.xray.threats import (
-    THREAT_CLASSES, WOOD, P, Part, bezier, circle, ellipse, pose_matrix, render_parts,
+    THREAT_CLASSES, P, Part, bezier, circle, ellipse, pose_matrix, render_parts,
     render_threat, rect, rotate, rrect, star, stroke,
 )
 
@@ -85,7 +85,7 @@ def _blob(rng, w: float, h: float, n: int = 24, rough: float = 0.12) -> np.ndarr
     a = np.linspace(0, 2 * math.pi, n, endpoint=False)
     k = rng.normal(0, rough, 5)
     r = 1 + sum(k[i] * np.cos((i + 2) * a + rng.uniform(0, 6.3)) for i in range(3))
-    sq = float(rng.uniform(0.3, 0.8))  # squarish .. elliptic
+    sq = float(rng.uniform(0.45, 1.0))  # squarish .. elliptic
     c, s = np.cos(a), np.sin(a)
     x = np.sign(c) * np.abs(c) ** sq * w / 2 * r
     y = np.sign(s) * np.abs(s) ** sq * h / 2 * r
@@ -120,12 +120,12 @@ def _clothes(scene: BagScene, rng) -> None:
     pitch = scene.pixel_pitch_mm
     W, H = _u(rng, 140, 380), _u(rng, 110, 300)
     w, h = int(W / pitch) + 4, int(H / pitch) + 4
-    blob = _blob(rng, W, H, rough=0.1) / pitch + [w / 2, h / 2]
+    blob = _blob(rng, W, H, rough=0.16) / pitch + [w / 2, h / 2]
     m = np.zeros((h, w), np.uint8)
     cv2.fillPoly(m, [np.round(blob * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
     cov = m.astype(np.float32) / 255
     d = cv2.distanceTransform((m > 127).astype(np.uint8), cv2.DIST_L2, 5) * pitch
-    layers_mm = _u(rng, 4, 22)  # cellulose-equivalent thickness of the pile
+    layers_mm = _u(rng, 20, 90)  # height of the pile of fabric (cotton at 0.3 g/cm3)
     edge = np.clip(d / _u(rng, 8, 25), 0, 1) ** 0.6
     tex = 1 + 0.25 * _noise(rng, (h, w), 6) + 0.12 * _noise(rng, (h, w), 20)
     t = cov * layers_mm * edge * tex
@@ -137,7 +137,9 @@ def _clothes(scene: BagScene, rng) -> None:
         t *= 1 + _u(rng, 0.2, 0.6) * np.exp(-(dist / _u(rng, 3, 8)) ** 2)
     if rng.random() < 0.25:  # a rolled garment: tube-like lines
         t *= 1 + 0.3 * np.sin(np.arange(w)[None, :] * pitch / _u(rng, 6, 14))
-    mat = str(rng.choice(["cellulose", "cellulose", "nylon", "polyethylene"]))
+    mat = "cotton"
+    if rng.random() < 0.35:  # synthetic fabric: same mass as nylon
+        mat, t = "nylon", t * (0.3 / 1.14)
     ang = _u(rng, 0, 360)
     t = _rotate_img(t, ang)
     cx, cy = _random_point(scene, rng)
@@ -185,7 +187,7 @@ def _laptop(rng) -> list[Part]:
             parts.append(P("copper", rect(x, by, x + (W - 40) / min(n, 4) - 4, by + 55), 0.9))
             parts.append(P("polyethylene", rect(x, by, x + (W - 40) / min(n, 4) - 4, by + 55), 4))
     pcb = rect(20, 15, W * _u(rng, 0.5, 0.8), by - 10)
-    parts.append(P("glass", pcb, 0.9))
+    parts.append(P("fr4", pcb, 1.2))
     parts.append(P("copper", pcb, 0.12))
     x1 = W * 0.5
     for _ in range(int(rng.integers(6, 16))):  # chips and connectors
@@ -285,7 +287,7 @@ def _shoe(rng) -> list[Part]:
     sole = np.concatenate([ellipse(L * 0.72, 0, L * 0.28, w / 2, -math.pi / 2, math.pi / 2, 20),
                            ellipse(L * 0.15, 0, L * 0.16, w * 0.38, math.pi / 2, 3 * math.pi / 2, 16)])
     parts = [P("rubber", sole, _u(rng, 15, 30), "taper", param=8)]
-    parts.append(P(str(rng.choice(["cellulose", "nylon", "polyethylene"])), sole * [0.98, 1.04], _u(rng, 6, 12), "tube", param=2.5))
+    parts.append(P(str(rng.choice(["cotton", "nylon", "polyethylene"])), sole * [0.98, 1.04], _u(rng, 6, 12), "tube", param=2.5))
     if rng.random() < 0.4:
         parts.append(P("steel", rect(L * 0.2, -4, L * 0.5, 4), 1.5))  # shank
     for k in range(int(rng.integers(0, 6))):  # eyelets
@@ -326,7 +328,7 @@ def _spray_like(rng) -> list[Part]:
 
 def _book(rng) -> list[Part]:
     W, H = _u(rng, 120, 240), _u(rng, 170, 300)
-    parts = [P("cellulose", rrect(0, 0, W, H, 2), _u(rng, 8, 35) * 0.55, "taper", param=2)]
+    parts = [P("paper", rrect(0, 0, W, H, 2), _u(rng, 8, 35), "taper", param=2)]
     if rng.random() < 0.25:
         parts.append(P("steel", [circle(4, y, 3) for y in np.arange(8, H - 5, 8)], 1.0,
                        holes=[circle(4, y, 2) for y in np.arange(8, H - 5, 8)]))
@@ -379,7 +381,7 @@ def _pen(rng) -> list[Part]:
 
 def _belt(rng) -> list[Part]:
     path = _cable_path(rng, _u(rng, 300, 700), rng.random() < 0.6) * 1.3
-    parts = [P(str(rng.choice(["cellulose", "rubber", "nylon"])), stroke(path, 35), 4)]
+    parts = [P(str(rng.choice(["cellulose", "rubber", "nylon"])), stroke(path, 35), 3)]
     a = path[0]
     parts.append(P("steel", rrect(a[0] - 25, a[1] - 25, a[0] + 25, a[1] + 25, 6), 4, holes=[rrect(a[0] - 18, a[1] - 18, a[0] + 18, a[1] + 18, 4)]))
     return parts
@@ -514,7 +516,7 @@ def make_bag(rng: np.random.Generator | int | None = None, size: tuple[int, int]
     kind = kind or str(rng.choice(["soft", "hard", "backpack", "tray"], p=[0.4, 0.3, 0.2, 0.1]))
     fill_w, fill_h = _u(rng, 0.78, 0.96), _u(rng, 0.72, 0.94)
     if pixel_pitch_mm is None:
-        bag_len = _u(rng, 400, 800) if kind != "backpack" else _u(rng, 350, 550)
+        bag_len = _u(rng, 480, 850) if kind != "backpack" else _u(rng, 400, 560)
         pixel_pitch_mm = bag_len / (fill_w * max(H, W))
     scene = BagScene({}, np.zeros((H, W), bool), float(pixel_pitch_mm), kind)
     bw, bh = fill_w * W, fill_h * H
@@ -608,7 +610,8 @@ def synthesize(rng: np.random.Generator | int | None = None, profile=None,
             if xb <= xa or yb <= ya:
                 continue
             vis = sig.mask[ya - y0:yb - y0, xa - x0:xb - x0]
-            if vis.sum() >= 0.9 * sig.mask.sum():
+            inside = (vis & scene.bag_mask[ya:yb, xa:xb]).sum()
+            if inside >= 0.9 * sig.mask.sum() or (_attempt >= 6 and vis.sum() >= 0.9 * sig.mask.sum()):
                 break
         else:
             continue

@@ -8,7 +8,8 @@ the output resolution with sub-pixel precision, then area-averaged down).
 
 The result is a :class:`ThreatSignature`: per-material *equivalent thickness* maps in
 cm (the thickness of the material at its nominal density that gives the same mass
-thickness: wood is stored as 0.45 x its thickness of cellulose, for example) plus the
+thickness; materials are those of :mod:`inspect_cv.xray.materials`, e.g. ``wood`` at
+0.6 g/cm3, so most thicknesses are the real ones) plus the
 footprint mask. Adding these maps into a bag's maps before rendering gives a physically
 consistent scan; they can also be projected by TIP into real scans.
 
@@ -77,8 +78,9 @@ HELD_OUT: dict[str, tuple[str, ...]] = {
     "handcuffs": (),
 }
 
-#: Wood is stored as this fraction of its thickness in cellulose (0.65 / 1.45 g/cm3).
-WOOD = 0.45
+#: Materials the renderers use: all are names of ``inspect_cv.xray.materials.MATERIALS``.
+MATERIALS_USED = ("steel", "aluminium", "brass", "copper", "lead", "nylon", "polyethylene", "pvc",
+                  "rubber", "wood", "glass", "water", "cellulose", "ceramic", "fr4", "paper", "cotton")
 
 
 def families(cls: str, held_out: str = "include") -> tuple[str, ...]:
@@ -334,7 +336,7 @@ def _gun(rng, variant, open_):
         grip = _arr([top[0], top[1], (gx0 + gw + 6 - dx, gh), (gx0 - dx - 2, gh), (gx0 - 6, 8)])
         if not polymer:
             parts.append(P("steel", grip, frame_t * 0.7, "taper", param=3))
-            parts.append(P(str(rng.choice(["cellulose", "rubber", "nylon"])),
+            parts.append(P(str(rng.choice(["wood", "rubber", "nylon"])),
                            rrect(gx0 - dx * 0.2, 12, gx0 + gw - dx * 0.6, gh - 10, 6), _u(rng, 8, 14), "round"))
         else:
             parts.append(P(frame_mat, grip, frame_t, "taper", param=7))
@@ -370,7 +372,7 @@ def _gun(rng, variant, open_):
             parts.append(P("brass", rect(xc + 2, yy, xc + cl - 4, yy + 9), 9, "tube", param=0.5))
         grip = _arr(bezier((xc - 12, ch / 2 + 2), (xc - 20, 60), (xc - 45, 110), n=12))
         grip = np.concatenate([grip, _arr(bezier((xc - 75, 105), (xc - 55, 55), (xc - 32, 0), n=12))])
-        parts.append(P(str(rng.choice(["cellulose", "rubber"])), grip, _u(rng, 28, 34) * (WOOD if rng.random() < 0.5 else 0.8), "taper", param=6))
+        parts.append(P(str(rng.choice(["wood", "rubber"])), grip, _u(rng, 28, 34), "taper", param=6))
         parts.append(P("steel", stroke(bezier((xc - 25, 5), (xc - 38, 55), (xc - 52, 95)), 10, 8), 6))
         parts.append(P("steel", stroke(bezier((xc - 30, -2), (xc - 45, -20), (xc - 42, -24)), 8, 5), 9))  # hammer
         cx, cy = xc + 2, ch / 2 + 10
@@ -384,8 +386,8 @@ def _knife(rng, variant, open_):
     if variant == "folding":
         Lb, wb = _u(rng, 65, 100), _u(rng, 16, 25)
         Lh, wh = Lb * _u(rng, 1.1, 1.3), _u(rng, 17, 24)
-        hm = str(rng.choice(["aluminium", "nylon", "cellulose", "steel"]))
-        ht = {"aluminium": 6, "nylon": 9, "cellulose": 10 * WOOD, "steel": 3}[hm]
+        hm = str(rng.choice(["aluminium", "nylon", "wood", "steel"]))
+        ht = {"aluminium": 6, "nylon": 9, "wood": 10, "steel": 3}[hm]
         parts.append(P(hm, rrect(-Lh, -wh / 2, 0, wh / 2, wh / 2.5), ht, "taper", param=3))
         parts.append(P("steel", rrect(-Lh + 3, -wh / 2 + 1, -2, wh / 2 - 1, 6), _u(rng, 1.5, 2.5)))  # liners
         parts.append(P("steel", circle(-4, 0, 5), 14, "round"))
@@ -410,9 +412,9 @@ def _knife(rng, variant, open_):
     if variant in ("hunting", "dagger"):
         gl = _u(rng, 45, 70) if double else _u(rng, 30, 50)
         parts.append(P(str(rng.choice(["steel", "brass"])), rrect(-8, -gl / 2, 0, gl / 2, 2), 9, "round"))
-    hm = str(rng.choice(["nylon", "polyethylene", "cellulose", "aluminium", "rubber"]))
+    hm = str(rng.choice(["nylon", "polyethylene", "wood", "aluminium", "rubber"]))
     wh = _u(rng, 20, 28)
-    ht = {"aluminium": 5, "cellulose": 20 * WOOD}.get(hm, _u(rng, 16, 22))
+    ht = {"aluminium": 5, "wood": 20}.get(hm, _u(rng, 16, 22))
     x_h = -8 if variant in ("hunting", "dagger") else 0
     hy = 0 if double else -wb * 0.1
     handle = rrect(x_h - Lh, hy - wh / 2, x_h, hy + wh / 2, wh * 0.35)
@@ -565,15 +567,15 @@ def _hammer(rng, variant, open_):
     parts = []
     Lh = _u(rng, 250, 340) if variant != "mallet" else _u(rng, 230, 300)
     hw = _u(rng, 26, 34)
-    hmat = str(rng.choice(["cellulose", "fibre", "steel"]))
-    if hmat == "cellulose":
-        parts.append(P("cellulose", rrect(0, -hw / 2, Lh, hw / 2, 8), hw * WOOD, "round"))
+    hmat = str(rng.choice(["wood", "fibre", "steel"]))
+    if hmat == "wood":
+        parts.append(P("wood", rrect(0, -hw / 2, Lh, hw / 2, 8), hw, "round"))
     elif hmat == "fibre":
         parts.append(P("glass", rrect(0, -hw / 2 + 3, Lh, hw / 2 - 3, 6), (hw - 6) * 0.4, "round"))
         parts.append(P("polyethylene", rrect(0, -hw / 2 + 3, Lh, hw / 2 - 3, 6), (hw - 6) * 0.6, "round"))
     else:
         parts.append(P("steel", rrect(0, -hw / 2 + 5, Lh, hw / 2 - 5, 5), hw - 10, "tube", param=1.8))
-    if hmat != "cellulose" or rng.random() < 0.3:
+    if hmat != "wood" or rng.random() < 0.3:
         parts.append(P("rubber", rrect(Lh * 0.55, -hw / 2 - 3, Lh + 4, hw / 2 + 3, 10), hw + 6, "tube", param=4))
     hd = _u(rng, 24, 32)
     if variant == "claw":
@@ -698,7 +700,7 @@ def _powerbank(rng, variant, open_):
 def _lighter(rng, variant, open_):
     w, h = _u(rng, 55, 80), _u(rng, 20, 26)
     parts = [P("polyethylene", rrect(0, -h / 2, w, h / 2, 4), 11, "tube", param=1.5)]
-    parts.append(P("cellulose", rect(w * 0.35, -h / 2 + 2, w - 2, h / 2 - 2), 8, "round"))  # butane
+    parts.append(P("polyethylene", rect(w * 0.35, -h / 2 + 2, w - 2, h / 2 - 2), 8, "round"))  # butane
     parts.append(P("steel", rect(-12, -h / 2, 1, h / 2), 11 if variant == "flint" else 14, "tube", param=0.6))
     parts.append(P("steel", circle(-6, h / 2 - 5, 4), 6, "round"))
     parts.append(P("steel", rect(0, -1, w * 0.8, 1), 1.5))
@@ -793,6 +795,4 @@ def render_threat(cls: str, rng: np.random.Generator | int | None = None, pixel_
     tscale = min(1.0 / max(math.cos(math.radians(full["tilt"])), 1e-3), 2.5)
     thick, mask = render_parts(parts, A, pixel_pitch_mm, ss=ss, thickness_scale=tscale)
     thick = {k: np.maximum(v, 0.0).astype(np.float32) for k, v in thick.items() if np.any(v > 0)}
-    if "fibre" in thick:
-        thick["glass"] = thick.get("glass", 0) + thick.pop("fibre")
     return ThreatSignature(cls, thick, mask, float(pixel_pitch_mm), variant, full)
