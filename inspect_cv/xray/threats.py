@@ -740,12 +740,16 @@ def _handcuffs(rng, variant, open_):
     for cx in (-gap / 2 - r, gap / 2 + r):
         ring = circle(cx, 0, r)
         parts.append(P("steel", ring, 6, "taper", holes=[circle(cx, 0, r - 7)], param=2))
-        parts.append(P("steel", rrect(cx - 14 if cx < 0 else cx - 10, -r - 6, cx + 10 if cx < 0 else cx + 14, -r + 14, 4), 14, "round"))
+        bx = cx + r - 4 if cx < 0 else cx - r + 4  # lock box on the inner side, facing the chain
+        parts.append(P("steel", rrect(bx - 10, -14, bx + 10, 14, 4), 14, "round"))
         parts.append(P("steel", circle(cx, 0, r - 7), 4, "round", holes=[circle(cx, 0, r - 14)]))
-    n = int(gap // 9) + 1
+    n = int((gap + 8) // 9) + 1
+    sag = _u(rng, -10, 10)
     for k in range(n):
-        x = -gap / 2 + k * gap / max(n - 1, 1)
-        parts.append(P("steel", ellipse(x, -r + 2, 6, 4), 4, "round", holes=[ellipse(x, -r + 2, 3, 1.5)]))
+        f = k / max(n - 1, 1)
+        x = -gap / 2 - 4 + f * (gap + 8)
+        y = sag * 4 * f * (1 - f)
+        parts.append(P("steel", ellipse(x, y, 6, 4), 4, "round", holes=[ellipse(x, y, 3, 1.5)]))
     return parts
 
 
