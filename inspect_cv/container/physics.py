@@ -63,8 +63,8 @@ class LinacProfile:
     module_rows: int = 16
     module_gain_std: float = 0.0015
     pulse_std: float = 0.002
-    scatter_fraction: float = 0.03
-    scatter_sigma_cm: float = 8.0
+    scatter_fraction: float = 3e-4
+    scatter_sigma_cm: float = 6.0
     blur_px: float = 0.7
     speed_jitter: float = 0.03
     air_counts: float = 60000.0

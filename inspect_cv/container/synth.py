@@ -261,13 +261,47 @@ def preview_colour(scan: ContainerScan, max_width: int = 2400) -> np.ndarray:
     return xphys.pseudo_colour(th, tl, "standard", lut=lut)
 
 
-def zeff_lut(profile: cphys.LinacProfile | str | None = None):
-    """Zeff look-up table (A_high, R) for the profile's MeV spectra."""
-    from inspect_cv.xray import scanner
+_LUT_CACHE: dict = {}
+LUT_Z = tuple(range(3, 31))
+
+
+def zeff_lut(profile: cphys.LinacProfile | str | None = None, n_a: int = 256,
+             n_r: int = 256, a_max: float = 8.0):
+    """Zeff look-up table (A_high, R) -> Zeff for the profile's MeV spectra.
+
+    At MeV energies pair production grows with Z at the high energy, so at a fixed
+    A_high the ratio R = A_low / A_high *decreases* with Z (the opposite of kV
+    baggage scanners): the table inverts the noise-free R(A_high) curves of the
+    elements Z = 3..30 (forced monotone decreasing) computed from the attenuation table.
+    """
+    from inspect_cv.xray import physics as xphys
+    from inspect_cv.xray.materials import ZEFF_BOUNDARIES
+    from inspect_cv.xray.scanner import element_curve
 
     prof = cphys.get_profile(profile)
     spec_h, spec_l = prof.spectra
-    return scanner.zeff_lut(scanner.ScannerProfile(prof.name, spec_l, spec_h), a_max=8.0)
+    key = (spec_h.key(), spec_l.key(), n_a, n_r, a_max)
+    if key in _LUT_CACHE:
+        return _LUT_CACHE[key]
+    a_grid = np.linspace(0.0, a_max, n_a)
+    mt = np.geomspace(1e-3, 5e3, 400)
+    curves, r_at = {}, np.empty((len(LUT_Z), n_a))
+    for k, z in enumerate(LUT_Z):
+        a_h, r = element_curve(z, spec_l, spec_h, mt)
+        a_h = np.concatenate([[0.0], a_h])
+        r = np.concatenate([[r[0]], r])
+        curves[z] = (a_h, r)
+        r_at[k] = np.interp(a_grid, a_h, r)
+    r_at = np.minimum.accumulate(r_at, axis=0)
+    r_grid = np.linspace(r_at.min() * 0.98, r_at.max() * 1.02, n_r)
+    zs = np.asarray(LUT_Z, dtype=np.float64)
+    table = np.empty((n_a, n_r), dtype=np.float32)
+    for i in range(n_a):
+        col = r_at[::-1, i] + np.arange(len(LUT_Z)) * 1e-9      # increasing in R
+        table[i] = np.interp(r_grid, col, zs[::-1])
+    lut = xphys.ZeffLUT(a_grid, r_grid, table, ZEFF_BOUNDARIES, curves)
+    _LUT_CACHE[key] = lut
+    return lut
 
 
 def _downscale(img: np.ndarray, max_width: int, cv2) -> np.ndarray:
