@@ -444,12 +444,12 @@ def cargo_textiles(hold: Hold, rng, fill=None) -> list[Prim]:
         h_col = top - float(rng.uniform(0, 40))
         j = 0
         while (j + 1) * bh <= h_col:
-            bulk = float(rng.uniform(0.22, 0.38))
+            bulk = float(rng.uniform(0.18, 0.32))
             y0 = hold.y0 + j * bh
-            P.append(box("cotton", x + 0.3, x + bw - 0.3, y0 + 0.3, y0 + bh - 0.3,
-                         hold.width * 0.93, density=bulk * cot))
-            P.append(box("polyethylene", x + 0.3, x + bw - 0.3, y0 + 0.3, y0 + bh - 0.3,
-                         hold.width * 0.93, density=bulk * (1 - cot)))
+            P.append(box("cotton", x, x + bw, y0, y0 + bh, hold.width * 0.93,
+                         density=bulk * cot))
+            P.append(box("polyethylene", x, x + bw, y0, y0 + bh, hold.width * 0.93,
+                         density=bulk * (1 - cot)))
             j += 1
         x += bw
     return P

@@ -257,8 +257,12 @@ def preview_colour(scan: ContainerScan, max_width: int = 2400) -> np.ndarray:
         th = cv2.resize(th, size, interpolation=cv2.INTER_AREA)
         tl = cv2.resize(tl, size, interpolation=cv2.INTER_AREA)
     lut = zeff_lut(scan.meta["profile"])
-    # MeV attenuations are small per g/cm^2: stretch A for the display's brightness law
-    return xphys.pseudo_colour(th, tl, "standard", lut=lut)
+    rgb = xphys.pseudo_colour(th, tl, "standard", lut=lut).astype(np.float32)
+    # below ~0.3 high-energy attenuation the MeV ratio is noise: fade to grey there
+    a_h = -np.log(th)
+    w = np.clip((a_h - 0.1) / 0.3, 0, 1)[..., None]
+    grey = (255 * np.clip(th, 0, 1) ** 0.55)[..., None]
+    return np.clip(w * rgb + (1 - w) * grey + 0.5, 0, 255).astype(np.uint8)
 
 
 _LUT_CACHE: dict = {}
