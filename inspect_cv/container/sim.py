@@ -469,7 +469,7 @@ def cargo_machinery(hold: Hold, rng, fill=None) -> list[Prim]:
         y = hold.y0
         P.append(box("wood", x, x + L, y, y + 12, D * 0.6, density=0.6))     # skid
         y += 12
-        P.append(box("steel", x + 5, x + L - 5, y, y + 15, D * float(rng.uniform(0.15, 0.35))))
+        P.append(box("steel", x + 5, x + L - 5, y, y + 15, D * float(rng.uniform(0.08, 0.2))))
         # frame: two columns and a beam
         P.append(box("steel", x + 5, x + 20, y + 15, y + H, D * 0.08))
         P.append(box("steel", x + L - 20, x + L - 5, y + 15, y + H, D * 0.08))
@@ -484,7 +484,7 @@ def cargo_machinery(hold: Hold, rng, fill=None) -> list[Prim]:
         gx = x + L * float(rng.uniform(0.45, 0.6))
         gw = min(L * 0.35, 80)
         P.append(box("steel", gx, gx + gw, y + 20, y + min(H - 20, 90),
-                     D * float(rng.uniform(0.2, 0.4))))
+                     D * float(rng.uniform(0.06, 0.16))))
         # wooden crate sides
         P.append(box("wood", x, x + L, y, y + H + 5, 2 * 2.0, density=0.55))
         x += L + float(rng.uniform(20, 80))
@@ -501,6 +501,8 @@ def cargo_grain(hold: Hold, rng, fill=None) -> list[Prim]:
         h = float(rng.uniform(120, min(200, hold.height - 20)))
         end = hold.x1 - 5
         start = hold.x0 + (0 if fill is None else (1 - fill) * (hold.x1 - hold.x0))
+        # payload limit: keep the load under ~25 t
+        h = min(h, 25e6 / (rho * max(end - start, 1.0) * hold.width * 0.98))
         slope_len = h / np.tan(np.radians(27.0))
         flat_end = end - slope_len * float(rng.uniform(0.0, 0.4))
         P.append(box("starch", start, flat_end, hold.y0, hold.y0 + h, hold.width * 0.98,

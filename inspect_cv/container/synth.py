@@ -408,9 +408,19 @@ def make_manifest(container_id: str, scan: ContainerScan, rng: np.random.Generat
 
 
 def _write_tiff(path: Path, img: np.ndarray) -> None:
-    from inspect_cv.io import write_image
+    """uint16 TIFF, deflate level 1 with horizontal predictor (fast, ~2x smaller than raw;
+    readable by :func:`inspect_cv.io.read_image` and any TIFF reader)."""
+    import os
 
-    write_image(path, img)
+    import tifffile
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tifffile.imwrite(tmp, img, photometric="minisblack", predictor=True,
+                         compression="zlib", compressionargs={"level": 1})
+        os.replace(tmp, path)
+    except OSError as e:
+        raise InputError(f"cannot write scan ({e.strerror or e})", path) from None
 
 
 def _one(args) -> dict:
