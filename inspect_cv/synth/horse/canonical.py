@@ -15,13 +15,22 @@ import numpy as np
 
 from .identity import HorseIdentity, Marking
 
-X0, X1, Y0, Y1 = -0.75, 0.75, -0.2, 1.3
+X0, X1, Y0, Y1 = -0.46, 0.46, -0.08, 1.04
 PINK = np.array([0.80, 0.56, 0.54], np.float32)
+
+
+def _clip(x, lo, hi):
+    """Faster ``np.clip`` for float arrays (lo/hi scalars or None)."""
+    if lo is not None:
+        x = np.maximum(x, lo)
+    if hi is not None:
+        x = np.minimum(x, hi)
+    return x
 
 
 def smoothstep(e0: float, e1, x: np.ndarray) -> np.ndarray:
     """Hermite step from 0 at ``e0`` to 1 at ``e1`` (works for e0 > e1 too)."""
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
+    t = np.minimum(np.maximum((x - e0) * np.float32(1.0 / (e1 - e0)), 0.0), 1.0)
     return t * t * (3.0 - 2.0 * t)
 
 
@@ -86,11 +95,11 @@ def face_halfwidth(face: dict, y: np.ndarray) -> np.ndarray:
     hw[:6] *= W
     out = np.interp(y, ys, hw).astype(np.float32)
     # rounded top (poll) and bottom (lips, chin)
-    t_top = np.clip((y - top) / 0.06, 0, 1)
+    t_top = _clip((y - top) / 0.06, 0, 1)
     out *= np.sqrt(1 - (1 - t_top) ** 2)
     yb0 = ys[-1]
-    t_bot = np.clip((y - yb0) / (bottom - yb0), 0, 1)
-    out *= np.sqrt(np.clip(1 - t_bot ** 2.2, 0, 1))
+    t_bot = _clip((y - yb0) / (bottom - yb0), 0, 1)
+    out *= np.sqrt(_clip(1 - t_bot ** 2.2, 0, 1))
     out[(y < top) | (y > bottom)] = 0
     return out
 
@@ -111,14 +120,14 @@ def _blob_sdf(c: Canvas, m: Marking, noise: np.ndarray) -> np.ndarray:
 
 def _band_sdf(c: Canvas, m: Marking, face: dict, noise: np.ndarray) -> np.ndarray:
     span = max(m.cy2 - m.cy, 1e-3)
-    s = np.clip((c.Y - m.cy) / span, 0, 1)
+    s = _clip((c.Y - m.cy) / span, 0, 1)
     xc = m.cx + m.bend * np.sin(np.pi * s)
     w = np.ones_like(s)
     for k, (a, p) in enumerate(m.harmonics, start=1):
         w += a * np.cos(k * np.pi * s + p)
     w = np.maximum(w, -0.3) * (1 + m.taper * (s - 0.5))
     if m.kind == "bald":
-        w = w * (m.size / 0.18) * 0.9 * face_halfwidth(face, c.Y)
+        w = w * (m.size / 0.18) * 0.9 * face_halfwidth(face, c.Y[:, :1])
     else:
         # blazes widen a little over the muzzle
         w = w * m.size * (1 + 0.6 * smoothstep(0.72, 0.9, c.Y) * (m.kind == "blaze"))
@@ -231,7 +240,7 @@ def _ear(c: Canvas, face: dict, side: int) -> tuple[np.ndarray, np.ndarray, np.n
     rx, ry = c.X - bx, c.Y - by
     t = (rx * ux + ry * uy) / ln
     s = (-rx * uy + ry * ux)
-    tc = np.clip(t, 0, 1)
+    tc = _clip(t, 0, 1)
     w = 0.046 * face["ear_width"] * (1 - tc) ** 0.55 * (1 + 0.45 * np.sin(np.pi * tc))
     q = np.abs(s) / np.maximum(w, 1e-4)
     inside = (t > -0.15) & (t < 1.0)
@@ -251,9 +260,9 @@ def build_layers(identity: HorseIdentity, res: int) -> IdentityLayers:
     ey = f["eye_y"]
 
     # ---- face surface
-    hw = face_halfwidth(f, Y)
+    hw = face_halfwidth(f, Y[:, :1])
     u = X / np.maximum(hw, 1e-4)
-    inside = np.clip(1 - u ** 2, 0, 1)
+    inside = _clip(1 - u ** 2, 0, 1)
     face_a = smoothstep(1.5 * c.px, -1.5 * c.px, np.abs(X) - hw) * (hw > 0)
     depth = 0.16 + 0.04 * smoothstep(0.7, 0.9, Y)
     h_face = 0.12 + depth * inside ** 0.4
@@ -262,8 +271,8 @@ def build_layers(identity: HorseIdentity, res: int) -> IdentityLayers:
     h_face -= 0.025 * f["dish"] * np.exp(-((Y - (0.12 + 0.45 * L)) / 0.08) ** 2) * inside
     # eyes: bulges at the lateral edge
     hw_e = float(face_halfwidth(f, np.array([ey], np.float32))[0])
-    ex = hw_e - 0.006
-    eye_r = (0.017 * f["eye_size"], 0.03 * f["eye_size"])
+    ex = hw_e + 0.002
+    eye_r = (0.02 * f["eye_size"], 0.033 * f["eye_size"])
     eye_w = np.zeros_like(X)
     eye_bulge = np.zeros_like(X)
     for side in (-1, 1):
@@ -290,7 +299,7 @@ def build_layers(identity: HorseIdentity, res: int) -> IdentityLayers:
         yr = -np.sin(rot) * ddx + np.cos(rot) * ddy
         # comma shape: an ellipse bent by a quadratic term
         yr2 = yr - 9.0 * xr ** 2 * side
-        q = (xr / 0.024) ** 2 + (yr2 / 0.0095) ** 2
+        q = (xr / 0.028) ** 2 + (yr2 / 0.012) ** 2
         nost = np.maximum(nost, smoothstep(1.0, 0.6, q))
         h_face += 0.025 * np.exp(-(ddx ** 2 + ddy ** 2) / 0.03 ** 2)
     h_face -= 0.03 * nost
@@ -309,7 +318,7 @@ def build_layers(identity: HorseIdentity, res: int) -> IdentityLayers:
     jx, jy = 0.125 * f["width"], 0.12 + 0.34 * L
     for side in (-1, 1):
         q = ((X - side * jx) / 0.105) ** 2 + ((Y - jy) / 0.15) ** 2
-        jw = np.maximum(jw, np.clip(1 - q, 0, 1))
+        jw = np.maximum(jw, _clip(1 - q, 0, 1))
     jaw_a = smoothstep(0.0, 0.04, jw)
     h_jaw = 0.09 * np.sqrt(jw)
 
@@ -325,9 +334,9 @@ def build_layers(identity: HorseIdentity, res: int) -> IdentityLayers:
 
     # ---- mane (behind the poll, between and behind the ears)
     mn = fbm(rng, (c.h, c.w), 60, 2)
-    mq = (X / 0.2) ** 2 + ((Y - 0.12) / 0.06) ** 2
+    mq = (X / 0.13) ** 2 + ((Y - 0.11) / 0.05) ** 2
     mane_a = smoothstep(1.0, 0.7, mq + 0.35 * mn) * (Y < 0.2)
-    h_mane = 0.04 * np.clip(1 - mq, 0, 1)
+    h_mane = 0.04 * _clip(1 - mq, 0, 1)
 
     # ---- forelock (strands over the forehead)
     fl = np.zeros((c.h, c.w), np.float32)
@@ -345,7 +354,7 @@ def build_layers(identity: HorseIdentity, res: int) -> IdentityLayers:
         cv2.polylines(fl, [np.round(pts * 16).astype(np.int32)], False, float(rng.uniform(0.6, 1.0)),
                       thickness=max(1, int(round(0.005 * res * rng.uniform(0.7, 1.6)))),
                       lineType=cv2.LINE_AA, shift=4)
-    fl = np.clip(cv2.GaussianBlur(fl, (0, 0), 0.5), 0, 1)
+    fl = _clip(cv2.GaussianBlur(fl, (0, 0), 0.5), 0, 1)
 
     # ---- composite back to front: mane, jowls, ears, face, forelock
     alpha = np.zeros_like(X)
@@ -386,7 +395,7 @@ def build_layers(identity: HorseIdentity, res: int) -> IdentityLayers:
         spots = np.maximum(spots, smoothstep(1.0, 0.5, q + 0.3 * mn))
     skin_dark = np.array(identity.skin, np.float32)
     skin_pink_area = pink
-    skin_is_pink = np.clip(skin_pink_area * (1 - spots) + (1 - skin_pink_area) * spots * 0.45, 0, 1)
+    skin_is_pink = _clip(skin_pink_area * (1 - spots) + (1 - skin_pink_area) * spots * 0.45, 0, 1)
     fixed_col = skin_dark * (1 - skin_is_pink[..., None]) + PINK * skin_is_pink[..., None]
     # a skin-coloured muzzle under white hairs shows pink through the thin hair
     w_fixed = np.maximum(skin_w, 0.9 * pink * muz * smoothstep(0.72, 0.86, Y))
@@ -398,7 +407,7 @@ def build_layers(identity: HorseIdentity, res: int) -> IdentityLayers:
                      (ear_in * 0.85, np.array([0.09, 0.07, 0.06], np.float32))):
         fixed_col = fixed_col * (1 - wgt[..., None]) + col * wgt[..., None]
         w_fixed = np.maximum(w_fixed, wgt)
-    lid = np.clip(np.exp(-(((np.abs(X) - ex) / 0.035) ** 2 + ((Y - ey) / 0.05) ** 2)) * 1.3 - eye_w, 0, 1)
+    lid = _clip(np.exp(-(((np.abs(X) - ex) / 0.035) ** 2 + ((Y - ey) / 0.05) ** 2)) * 1.3 - eye_w, 0, 1)
     fixed_col = fixed_col * (1 - 0.5 * lid[..., None]) + skin_dark * 0.5 * lid[..., None]
     w_fixed = np.maximum(w_fixed, 0.5 * lid)
 
@@ -414,7 +423,7 @@ def build_layers(identity: HorseIdentity, res: int) -> IdentityLayers:
                           w_white=white.astype(np.float32), tex_fine=tex_fine, tex_coarse=tex_coarse,
                           whorl=whorl_pattern(c, identity), shade_var=shade_var.astype(np.float32),
                           roan_mask=roan_mask, dapple=dapple, fixed_col=fixed_col.astype(np.float32),
-                          w_fixed=np.clip(w_fixed, 0, 1).astype(np.float32),
+                          w_fixed=_clip(w_fixed, 0, 1).astype(np.float32),
                           mane_mask=mane_a.astype(np.float32))
 
 
@@ -427,7 +436,7 @@ def season_colour(rgb, season: float, shade: float) -> np.ndarray:
     grey = c.mean()
     c = c + (grey - c) * 0.35 * season            # duller
     c = c * (1 + 0.25 * season) + 0.03 * season     # lighter
-    return np.clip(c, 0, 1)
+    return _clip(c, 0, 1)
 
 
 def compose_albedo(identity: HorseIdentity, lay: IdentityLayers, season: float) -> np.ndarray:
@@ -453,4 +462,4 @@ def compose_albedo(identity: HorseIdentity, lay: IdentityLayers, season: float) 
     alb = alb * (1 - ww) + white * (1 + 0.05 * tex[..., None]) * ww
     wf = lay.w_fixed[..., None]
     alb = alb * (1 - wf) + lay.fixed_col * wf
-    return np.clip(alb, 0, 1).astype(np.float32)
+    return _clip(alb, 0, 1).astype(np.float32)

@@ -125,7 +125,7 @@ def _sample_marking(rng: np.random.Generator, kind: str, face: dict) -> Marking:
     eye_y = face["eye_y"]
     if kind == "star":
         return Marking("star", cx=float(rng.normal(0, 0.025)), cy=float(eye_y + rng.uniform(-0.06, 0.03)),
-                       size=float(rng.uniform(0.018, 0.045)), rot=float(rng.uniform(0, np.pi)),
+                       size=float(rng.uniform(0.025, 0.05)), rot=float(rng.uniform(0, np.pi)),
                        aspect=float(rng.uniform(0.55, 1.5)), harmonics=_harmonics(rng, 5, 0.35),
                        noise_seed=int(rng.integers(2**31)), raggedness=float(rng.uniform(0.1, 0.35)))
     if kind == "snip":
