@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from ...errors import ConfigError, InputError
-from .identity import GENERATOR_VERSION, HorseIdentity
+from .identity import GENERATOR_VERSION, HorseIdentity, make_identities
 from .render import render_face, render_scene, session_conditions
 
 
@@ -25,7 +25,8 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
 
 def write_identities(out_dir, identities: Sequence[HorseIdentity], per_identity: int, seed: int,
                      size: int = 224, sessions: int = 2, progress: Callable | None = None,
-                     scenes: int = 0, scene_size: tuple = (480, 640)) -> Path:
+                     scenes: int = 0, scene_size: tuple = (480, 640), scenes_dir=None,
+                     hard_fraction: float = 0.2) -> Path:
     """Render ``per_identity`` face crops of every identity into ``out_dir``.
 
     Layout: ``out_dir/<identity name>/<n>.png`` and ``out_dir/meta.json`` (identity
@@ -33,9 +34,18 @@ def write_identities(out_dir, identities: Sequence[HorseIdentity], per_identity:
     identity ``i`` depends only on ``(seed, i, n)``; photos are split into ``sessions``
     consecutive blocks (session 0 = enrolment, the others = later checks).
 
-    With ``scenes > 0`` also writes ``scenes`` wider photos per identity under
-    ``out_dir/scenes/`` with COCO boxes of the face in ``out_dir/scenes/annotations.json``.
+    ``identities`` is a list of :class:`HorseIdentity` or a count (then
+    :func:`make_identities` draws them from ``seed`` with ``hard_fraction`` hard cases).
+
+    With ``scenes > 0`` also writes ``scenes`` wider photos per identity (head in a
+    larger picture, for face detection) into ``scenes_dir`` (default: the sibling
+    folder ``<out_dir>_scenes``, so that ``out_dir`` stays one folder per identity) with
+    COCO boxes of the face in ``<scenes_dir>/annotations.json``.
     """
+    if isinstance(identities, (int, np.integer)):
+        if identities < 1:
+            raise ConfigError(f"the number of identities must be >= 1, got {identities}")
+        identities = make_identities(int(identities), seed, hard_fraction)
     if per_identity < 1:
         raise ConfigError(f"per_identity must be >= 1, got {per_identity}")
     if sessions < 1:
@@ -43,8 +53,11 @@ def write_identities(out_dir, identities: Sequence[HorseIdentity], per_identity:
     if size < 32:
         raise ConfigError(f"size must be >= 32, got {size}")
     out = Path(out_dir)
+    sdir = Path(scenes_dir) if scenes_dir is not None else out.parent / (out.name + "_scenes")
     try:
         out.mkdir(parents=True, exist_ok=True)
+        if scenes:
+            sdir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"cannot create output folder ({e.strerror})", out) from e
     jobs = [(i, n) for i in range(len(identities)) for n in range(per_identity)]
@@ -67,12 +80,11 @@ def write_identities(out_dir, identities: Sequence[HorseIdentity], per_identity:
             _write_png(d / f"{n}.png", render_face(ident, rng, session=s, size=size))
         else:
             k = -1 - n
-            (out / "scenes").mkdir(exist_ok=True)
             rng = np.random.default_rng([seed, i, 3, k])
             s = int(rng.integers(sessions))
             img, box = render_scene(ident, rng, size=scene_size, session=s)
             fname = f"{names[i]}_{k}.png"
-            _write_png(out / "scenes" / fname, img)
+            _write_png(sdir / fname, img)
             image_id = len(images) + 1
             images.append(dict(id=image_id, file_name=fname, width=int(img.shape[1]), height=int(img.shape[0]),
                                identity=names[i], session=s))
@@ -90,12 +102,13 @@ def write_identities(out_dir, identities: Sequence[HorseIdentity], per_identity:
                              images=[dict(file=f"{names[i]}/{n}.png", session=session_of(n, per_identity, sessions))
                                      for n in range(per_identity)]))
     meta = dict(generator="inspect_cv.synth.horse", generator_version=GENERATOR_VERSION, seed=int(seed),
-                size=int(size), per_identity=int(per_identity), sessions=int(sessions), identities=meta_ids)
+                size=int(size), per_identity=int(per_identity), sessions=int(sessions),
+                scenes_dir=str(sdir) if scenes else None, identities=meta_ids)
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     if scenes:
         coco = dict(images=images, annotations=annotations,
                     categories=[dict(id=1, name="horse_face", supercategory="horse")])
-        (out / "scenes" / "annotations.json").write_text(json.dumps(coco))
+        (sdir / "annotations.json").write_text(json.dumps(coco))
     return out
 
 

@@ -335,7 +335,7 @@ def _similarity(out_w: int, out_h: int, centre: tuple, units_per_px: float, roll
 
 def _render(identity: HorseIdentity, rng: np.random.Generator, sess: Session, nz: Nuisance,
             out_h: int, out_w: int, px_per_unit: float, centre: tuple, yaw: float, pitch: float,
-            roll: float, background: np.ndarray, res: int):
+            roll: float, background: np.ndarray, res: int, neck: bool | None = None):
     maps = session_maps(identity, sess, res)
     M = _similarity(out_w, out_h, centre, 1.0 / px_per_unit, roll)
     A, B, C = _warp(maps, M, out_h, out_w, yaw, pitch)
@@ -346,11 +346,11 @@ def _render(identity: HorseIdentity, rng: np.random.Generator, sess: Session, nz
     alpha_bg = alpha.copy()
 
     # neck behind the head (continues below the frame)
-    if sess.neck:
+    if sess.neck if neck is None else neck:
         neck = np.zeros((out_h, out_w), np.float32)
         inv = cv2.invertAffineTransform(M)
         nw = float(rng.uniform(0.3, 0.4))
-        quad = np.array([(-0.2, 0.3), (0.2, 0.3), (nw, 0.9), (nw + 0.15, 1.9), (-nw - 0.15, 1.9), (-nw, 0.9)])
+        quad = np.array([(-0.2, 0.3), (0.2, 0.3), (nw, 0.9), (nw + 0.6, 6.0), (-nw - 0.6, 6.0), (-nw, 0.9)])
         qp = (inv[:, :2] @ quad.T + inv[:, 2:]).T
         cv2.fillPoly(neck, [np.round(qp * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
         neck = cv2.GaussianBlur(neck, (0, 0), 1.0 + 0.01 * px_per_unit) * (1 - np.minimum(alpha, 1))
@@ -495,7 +495,7 @@ def render_scene(identity: HorseIdentity, rng: np.random.Generator, size: tuple 
     bg_rng = np.random.default_rng([sess.bg_seed, int(rng.integers(1 << 30))])
     bg = make_background(sess.background, bg_rng, H, W, blur=rng.uniform(0.5, 3.0) * max(H, W) / 640)
     res = int(np.clip(64 * round(ppu / 64), 64, 512))
-    img, face = _render(identity, rng, sess, nz, H, W, ppu, centre, yaw, pitch, roll, bg, res)
+    img, face = _render(identity, rng, sess, nz, H, W, ppu, centre, yaw, pitch, roll, bg, res, neck=True)
     out = _camera(img, rng, nz, max(H, W) / 640)
     ys, xs = np.nonzero(face > 0.5)
     if len(xs) < 16:
