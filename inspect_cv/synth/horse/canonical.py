@@ -362,7 +362,7 @@ def build_layers(identity: HorseIdentity, res: int) -> IdentityLayers:
     nrm = np.zeros((c.h, c.w, 3), np.float32)
     nrm[..., 2] = 1
     face_mask = np.zeros_like(X)
-    bump = 0.0012 * tex_fine
+    bump = 0.0006 * tex_fine
     for a, hgt, on_face in ((mane_a, h_mane, 0), (jaw_a, h_jaw, 0), (ear_a, h_ear, 0),
                             (face_a, h_face, 1), (fl * face_a, h_face + 0.01, 0)):
         hb = (hgt + bump).astype(np.float32)

@@ -98,7 +98,6 @@ def session_conditions(identity: HorseIdentity, index: int, nuisance: "Nuisance 
 
 # ------------------------------------------------------------------ caches
 _LAYER_CACHE: "OrderedDict[tuple, IdentityLayers]" = OrderedDict()
-_DEBUG_DTYPES = False
 _SESSION_CACHE: "OrderedDict[tuple, dict]" = OrderedDict()
 
 
@@ -153,7 +152,9 @@ def _halter(identity: HorseIdentity, lay: IdentityLayers, h: dict, res: int):
             cv2.rectangle(metal, (int(bp[0] - half), int(bp[1] - half * 0.8)),
                           (int(bp[0] + half), int(bp[1] + half * 0.8)), 1.0, max(1, int(0.005 * res)))
     crown = np.array([(-0.16, 0.18), (-0.07, 0.15), (0.07, 0.15), (0.16, 0.18)])
-    _strap(mask, crown, res, h["width"] * 0.8)
+    crown_m = np.zeros_like(mask)
+    _strap(crown_m, crown, res, h["width"] * 0.8)
+    mask = np.maximum(mask, crown_m * (lay.alpha > 0.5))
     if h["kind"] == "rope":
         for x in (-hw_n * 0.5, hw_n * 0.5):
             p = (np.array([x, y]) - [X0, Y0]) * res - 0.5
@@ -287,8 +288,15 @@ def _rope(rng: np.random.Generator, h: int, w: int, start: np.ndarray, px_per_un
         nrm = np.array([-d[1], d[0]]) * width / 2
         a, b = p - nrm + d * width * 0.3, p + nrm - d * width * 0.3
         cv2.line(twist, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 1.0, 1, cv2.LINE_AA)
-    prof = cv2.GaussianBlur(mask, (0, 0), width / 3.0)
-    nrm = normals_from_height(prof * width / px_per_unit, px_per_unit, 1.0)
+    nrm = np.zeros((h, w, 3), np.float32)
+    nrm[..., 2] = 1
+    ys, xs = np.nonzero(mask)
+    if len(xs):
+        pad = 2 * width + 2
+        y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
+        x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+        prof = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), width / 3.0)
+        nrm[y0:y1, x0:x1] = normals_from_height(prof * width / px_per_unit, px_per_unit, 1.0)
     cols = [(0.1, 0.15, 0.5), (0.6, 0.08, 0.08), (0.85, 0.83, 0.78), (0.1, 0.1, 0.1), (0.2, 0.5, 0.25)]
     col = np.array(cols[int(rng.integers(len(cols)))], np.float32)
     alb = col * (1 - 0.35 * twist[..., None])
@@ -302,16 +310,16 @@ def _rope(rng: np.random.Generator, h: int, w: int, start: np.ndarray, px_per_un
 
 def _camera(img: np.ndarray, rng: np.random.Generator, nz: Nuisance, scale: float) -> np.ndarray:
     """Motion blur, defocus, sensor noise and JPEG on an sRGB float image."""
-    if rng.random() < 0.35 * min(nz.blur, 1.0):
-        ln = max(2, int(rng.uniform(2, 7) * scale * nz.blur))
+    if rng.random() < 0.2 * min(nz.blur, 1.0):
+        ln = max(2, int(rng.uniform(2, 6) * scale * nz.blur))
         k = np.zeros((ln * 2 + 1, ln * 2 + 1), np.float32)
         a = rng.uniform(0, np.pi)
         c = ln
         cv2.line(k, (int(c - ln * np.cos(a)), int(c - ln * np.sin(a))),
                  (int(c + ln * np.cos(a)), int(c + ln * np.sin(a))), 1.0, 1, cv2.LINE_AA)
         img = cv2.filter2D(img, -1, k / k.sum())
-    if rng.random() < 0.3 * min(nz.blur, 1.0):
-        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.4, 1.6) * scale * nz.blur)
+    if rng.random() < 0.2 * min(nz.blur, 1.0):
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.4, 1.2) * scale * nz.blur)
     if nz.noise > 0:
         sig = rng.uniform(0.004, 0.03) * nz.noise
         noise = rng.standard_normal(img.shape[:2] + (1,), dtype=np.float32) * np.float32(sig)
@@ -342,7 +350,6 @@ def _render(identity: HorseIdentity, rng: np.random.Generator, sess: Session, nz
     alb, alpha = A[..., :3], A[..., 3]
     height, spec, face = B[..., 3], C[..., 0], C[..., 1]
     normal = _rotate_normals(B[..., :3], yaw, pitch, M[:, :2] * px_per_unit)
-    normal = normal / (np.linalg.norm(normal, axis=2, keepdims=True) + 1e-6)
     alpha_bg = alpha.copy()
 
     # neck behind the head (continues below the frame)
@@ -405,24 +412,28 @@ def _render(identity: HorseIdentity, rng: np.random.Generator, sess: Session, nz
     nh8 = nh2 * nh2
     nh8 = nh8 * nh8
     specular = spec * (nh8 * nh8 * nh8) * vis * np.float32(key * 1.5)
-    lin = alb * alb
-    irr = (key * ndl * vis)[..., None] * wb + (amb * hemi * ao)[..., None] * sky
-    rad = lin * irr + specular[..., None] * wb
+    direct = key * ndl * vis
+    ambient = amb * hemi * ao
+    rad = np.empty_like(alb)
+    for ch in range(3):
+        a_ch = alb[..., ch]
+        rad[..., ch] = a_ch * a_ch * (direct * wb[ch] + ambient * sky[ch]) + specular * wb[ch]
     # background, its light, the head's shadow on it
-    bg_lin = background * background * np.float32(key * 0.5 + amb) * wb * (1 - 0.6 * cast[..., None])
+    bg_gain = np.float32(key * 0.5 + amb) * wb
+    bg_lin = background * background
+    if cast.any():
+        bg_lin *= (1 - 0.6 * cast)[..., None]
     if sess.background in ("stable", "wall", "trailer") and nz.light > 0:
         off = L[:2] / max(L[2], 0.3) * 0.12 * px_per_unit
         T = np.float32([[1, 0, -off[0]], [0, 1, off[1]]])
         sh = cv2.warpAffine(alpha_bg, T, (out_w, out_h))
         sh = cv2.GaussianBlur(sh, (0, 0), 0.03 * px_per_unit + 0.5)
-        bg_lin = bg_lin * (1 - 0.55 * sh[..., None])
+        bg_gain = bg_gain * (1 - 0.55 * sh[..., None])
     a = np.minimum(alpha, 1)[..., None]
-    rad = rad * a + bg_lin * (1 - a)
+    rad = rad * a + bg_lin * bg_gain * (1 - a)
     expo = rng.uniform(0.7, 1.25) if nz.light > 0 else 1.0
     rad = rad * expo
     img = np.sqrt(rad / (1 + 0.15 * rad))
-    if _DEBUG_DTYPES:
-        print({k: v.dtype for k, v in locals().items() if isinstance(v, np.ndarray) and v.size > 1000})
     return img.astype(np.float32), face
 
 
