@@ -253,7 +253,8 @@ class Gallery:
         model: the embedding model: a bundled name (``"horse-reid"``), an ``.onnx`` path, a
             loaded Embedder, a :class:`ModelInfo` (embeddings-only use) or None (use the model
             recorded in the gallery; only embeddings can then be given, not photos).
-            Names and paths are loaded lazily, when a photo must be embedded.
+            Names and paths are loaded when the gallery is opened, and refused if the
+            gallery already holds embeddings of another model.
         detector: optional face detector (or a model name / path); photos are then full
             scenes and the best face is cropped; without it photos are face crops.
         quality: thresholds of the enrolment quality gate.
@@ -294,10 +295,14 @@ class Gallery:
         self._index_version: str | None = None
         self._data_version: int | None = None
         self._meta = self._read_meta()
-        if isinstance(model, ModelInfo):
-            self._check_model(model)
-        elif self._embedder is not None:
-            self._check_model(ModelInfo.of(self._embedder))
+        try:
+            if isinstance(model, ModelInfo):
+                self._check_model(model)
+            elif model is not None:
+                self.embedder()  # loads a name / path and checks it against the pinned model
+        except BaseException:
+            self.conn.close()
+            raise
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
@@ -380,7 +385,7 @@ class Gallery:
             from .embed import as_embedder
 
             self._embedder = as_embedder(spec)
-            self._check_model(ModelInfo.of(self._embedder))
+        self._check_model(ModelInfo.of(self._embedder))
         return self._embedder
 
     def detector(self):
