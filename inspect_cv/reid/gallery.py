@@ -618,12 +618,9 @@ class Gallery:
         threshold, _ = self.threshold()
         index = self._refresh() if check_similar else None
         if index is not None and index.n and keep:
-            exclude = index.slot.get(horse_id)
-            best: dict[int, float] = {}
-            for v in vectors[keep]:
-                for slot, score in index.top_horses(index.row_scores(v), 3, exclude=exclude):
-                    best[slot] = max(best.get(slot, -1.0), score)
-            for slot, score in sorted(best.items(), key=lambda t: -t[1]):
+            # per stored row, its best score against any new photo; then the best other horses
+            rows = (index.vectors[: index.n] @ vectors[keep].T).max(axis=1)
+            for slot, score in index.top_horses(rows, 3, exclude=index.slot.get(horse_id)):
                 if score >= threshold:
                     similar.append({"horse_id": index.horse_ids[slot], "name": index.names[slot],
                                     "score": round(score, 4)})
