@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,6 +137,8 @@ def test_horse_human_output_and_errors(cli, tmp_path, photos, embed_model):
     cli("horse", "identify", *base, photos[(0, 2)], "--top", "0", expect=2)
     cli("horse", "verify", *base, photos[(0, 2)], expect=2)  # --id missing
     cli("horse", "list", expect=2)  # --gallery missing
+    cli("horse", expect=2)  # no verb
+    cli("reid", expect=2)
     cli("horse", "calibrate", *base, tmp_path, "--far", "2", expect=2)
 
     from fixture_models import tiny_embedder

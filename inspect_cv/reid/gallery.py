@@ -34,15 +34,14 @@ import hashlib
 import json
 import os
 import sqlite3
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import InputError, InspectCVError, ModelError
+from ..errors import InputError, ModelError
 from .quality import PhotoRejectedError, QualityConfig, check_photo
 
 SCHEMA_VERSION = 1
