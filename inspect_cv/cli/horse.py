@@ -42,7 +42,7 @@ def register(sub) -> None:
     common = _common()
 
     e = verbs.add_parser("enroll", parents=[common], help="enrol a horse (or add photos to it)")
-    e.add_argument("--id", required=True, dest="horse_id", help="horse id (e.g. UELN)")
+    e.add_argument("--id", required=True, dest="horse_id", metavar="ID", help="horse id (e.g. UELN)")
     e.add_argument("--name", default=None)
     e.add_argument("--passport", default=None, help="passport number")
     e.add_argument("--microchip", default=None, help="microchip (transponder) number")
@@ -50,7 +50,7 @@ def register(sub) -> None:
     e.add_argument("photos", nargs="+", metavar="PHOTO", help="face photos (or full photos with a face model)")
 
     v = verbs.add_parser("verify", parents=[common], help="1:1: is PHOTO the horse with this id?")
-    v.add_argument("--id", required=True, dest="horse_id")
+    v.add_argument("--id", required=True, dest="horse_id", metavar="ID")
     v.add_argument("photo", metavar="PHOTO")
 
     i = verbs.add_parser("identify", parents=[common], help="1:N: which enrolled horse is PHOTO?")
@@ -60,7 +60,7 @@ def register(sub) -> None:
     verbs.add_parser("list", parents=[common], help="list enrolled horses")
 
     r = verbs.add_parser("remove", parents=[common], help="remove a horse and its embeddings")
-    r.add_argument("--id", required=True, dest="horse_id")
+    r.add_argument("--id", required=True, dest="horse_id", metavar="ID")
 
     x = verbs.add_parser("export", parents=[common], help="export the gallery to .json or .npz")
     x.add_argument("out", type=Path, metavar="OUT", help="output file, .json or .npz")
