@@ -195,6 +195,9 @@ def test_calibrate_from_embeddings_and_bad_data(tmp_path):
         g.calibrate((np.zeros(4), emb[:4]))
     with pytest.raises(InputError, match="FAR"):
         g.calibrate((labels, emb), target_far=0)
+    assert g.model_info == ModelInfo("m", "x", 4)  # the stored threshold pinned the model
+    with pytest.raises(ModelError, match="values"):
+        g.calibrate((labels, emb[:, :3]))
 
 
 @settings(max_examples=40)

@@ -821,6 +821,11 @@ class Gallery:
         if not 0.0 < float(target_far) < 1.0:
             raise InputError(f"target FAR must lie in (0, 1), got {target_far}")
         labels, emb = self._labelled_embeddings(data, progress)
+        pinned = self.model_info
+        if pinned is not None:
+            if emb.shape[1] != pinned.dim:
+                raise ModelError(f"calibration embeddings have {emb.shape[1]} values, the gallery's {pinned.dim}")
+            self._check_model(self._current_model(emb.shape[1]))
         enrol_rows, probe_rows, ident = [], [], []
         names = sorted(set(labels))
         for k, name in enumerate(names):
@@ -858,6 +863,7 @@ class Gallery:
                           _now(), details)
         if store:
             with self._write():
+                self._pin_model(self._current_model(emb.shape[1]))  # a threshold belongs to one model
                 self.conn.execute("INSERT INTO calibration (threshold, target_far, far, tar, n_genuine, n_impostor, "
                                   "created, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                   (cal.threshold, cal.target_far, cal.far, cal.tar, cal.n_genuine, cal.n_impostor,
@@ -901,10 +907,7 @@ class Gallery:
             it = progress(it, total=len(it), desc="calibrate")
         for s in it:
             vectors.append(self._embed_items(items[s:s + 64], gate=False)[0])
-        emb = np.concatenate(vectors)
-        if self.model_info is not None:
-            self._check_model(self._current_model(emb.shape[1]))
-        return labels, emb
+        return labels, np.concatenate(vectors)
 
 
 # --------------------------------------------------------------------------------------
