@@ -33,6 +33,15 @@ class EmptyImageError(InputError):
     """The file or array is empty or has a zero-sized dimension."""
 
 
+class PhotoRejectedError(InputError):
+    """A photo failed the enrolment quality gate; ``reason`` names why (e.g. ``blurred``)."""
+
+    def __init__(self, message: str, reason: str, path: str | Path | None = None, report=None):
+        self.reason = reason
+        self.report = report
+        super().__init__(f"photo rejected ({reason}): {message}", path)
+
+
 class ImageTooLargeError(InputError):
     """The image exceeds the configured pixel or byte limit (override the limit to read it)."""
 

@@ -22,19 +22,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, PhotoRejectedError  # noqa: F401  (re-exported)
 from ..runtime.preprocess import to_model_rgb
 
 REASONS = ("no_face", "too_small", "too_dark", "too_bright", "low_contrast", "blurred")
-
-
-class PhotoRejectedError(InputError):
-    """A photo failed the enrolment quality gate; ``reason`` is one of :data:`REASONS`."""
-
-    def __init__(self, message: str, reason: str, path=None, report: "QualityReport | None" = None):
-        self.reason = reason
-        self.report = report
-        super().__init__(f"photo rejected ({reason}): {message}", path)
 
 
 @dataclass(frozen=True)
