@@ -310,7 +310,8 @@ def save_plots(metrics: ReidMetrics | dict[str, ReidMetrics], out_dir: str | Pat
     paths.append(_save(fig, out / "det.png", plt))
 
     fig, axes = plt.subplots(len(runs), 1, figsize=(6, 2.8 * len(runs)), squeeze=False)
-    bins = np.linspace(-1, 1, 101)
+    lo = min(float(min(m.genuine.min(), m.impostor.min())) for m in runs.values())
+    bins = np.linspace(max(-1.0, np.floor(lo * 10) / 10), 1.0, 81)
     for ax, (label, m) in zip(axes[:, 0], runs.items()):
         ax.hist(m.impostor, bins=bins, density=True, alpha=0.55, label=f"impostor ({m.impostor.size})")
         ax.hist(m.genuine, bins=bins, density=True, alpha=0.55, label=f"genuine ({m.genuine.size})")
