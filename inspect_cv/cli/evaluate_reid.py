@@ -4,24 +4,13 @@
 leave-one-out (every image queries all the others) unless ``args.protocol`` is
 ``query-gallery`` (one random gallery image per identity, the rest are queries). Writes
 ``metrics.json`` and ``roc.png``, ``det.png``, ``scores.png`` to ``--out`` and prints a summary.
-Torch-free: embeddings come from the ONNX runtime.
+Torch-free: embeddings come from the ONNX runtime. ``args`` needs ``model``, ``data``, ``out``
+(or None), ``device`` (auto/cpu/cuda) and optionally ``protocol``; the ``inspect-cv evaluate``
+parser provides them.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
-
-
-def register(sub) -> argparse.ArgumentParser:
-    """Stand-alone parser (the lead's ``inspect-cv evaluate reid`` calls :func:`run` directly)."""
-    p = sub.add_parser("evaluate-reid", help="score an embedding model on a folder-per-identity data set")
-    p.add_argument("--model", required=True, help="bundled model name or .onnx path")
-    p.add_argument("--data", required=True, help="folder of <identity>/<image> files")
-    p.add_argument("--out", type=Path, default=None, help="folder for metrics.json and plots")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--protocol", choices=["leave-one-out", "query-gallery"], default="leave-one-out")
-    p.set_defaults(func=run)
-    return p
 
 
 def run(args) -> int:
