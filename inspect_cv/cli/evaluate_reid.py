@@ -1,0 +1,41 @@
+"""``inspect-cv evaluate reid --model M --data D [--out DIR]``: score an embedding model.
+
+``D`` is a folder of ``<identity>/<image>`` files (identities unseen in training). Protocol:
+leave-one-out (every image queries all the others) unless ``args.protocol`` is
+``query-gallery`` (one random gallery image per identity, the rest are queries). Writes
+``metrics.json`` and ``roc.png``, ``det.png``, ``scores.png`` to ``--out`` and prints a summary.
+Torch-free: embeddings come from the ONNX runtime. ``args`` needs ``model``, ``data``, ``out``
+(or None), ``device`` (auto/cpu/cuda) and optionally ``protocol``; the ``inspect-cv evaluate``
+parser provides them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def run(args) -> int:
+    from .. import load
+    from ..evaluation.reid import (embed_identity_set, evaluate_embeddings, read_identity_folder, save_plots,
+                                   split_query_gallery, write_metrics)
+    from ..progress import progress
+
+    device = getattr(args, "device", None)
+    model = load(args.model, device=None if device in (None, "auto") else device)
+    if getattr(model, "card", None) is None or model.card.task != "embed":
+        from ..errors import ModelError
+        raise ModelError(f"{args.model}: not an embedding model (card task {getattr(model.card, 'task', '?')!r})")
+    data = read_identity_folder(args.data, min_images=1)
+    emb = embed_identity_set(model.embed, data, 64, progress)
+    protocol = getattr(args, "protocol", None) or "leave-one-out"
+    mask = split_query_gallery(data.labels, 1, seed=0) if protocol == "query-gallery" else None
+    metrics = evaluate_embeddings(emb, data.labels, protocol, query_mask=mask)
+    print(f"{model.card.name}: {metrics.summary()}")
+    out = getattr(args, "out", None)
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_metrics(metrics, out / "metrics.json", {"model": str(args.model), "data": str(args.data)})
+        for path in save_plots({model.card.name: metrics}, out):
+            print(f"wrote {path}")
+        print(f"wrote {out / 'metrics.json'}")
+    return 0

@@ -1,0 +1,252 @@
+"""The detection training loop: config in, run folder out.
+
+Run folder ``<output_dir>/<name>/``: ``config.yaml`` (resolved), ``metrics.jsonl`` (one
+JSON line per epoch), ``last.pt`` (for resuming) and ``best.pt`` (best validation
+mAP50-95, or the last epoch when there is no validation data). Checkpoints hold only
+tensors and plain Python values, so they load with ``torch.load(weights_only=True)``.
+
+Distributed data-parallel: started by ``torchrun`` (``WORLD_SIZE`` > 1 in the
+environment), the same call initialises a process group (gloo on CPU, nccl on CUDA),
+shards the data with a ``DistributedSampler`` and lets rank 0 alone write files.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
+
+from inspect_cv.errors import ConfigError, ModelError
+from inspect_cv.formats.core import DetectionDataset
+
+from .config import save_config
+from .criterion import DetectionCriterion
+from .data import DetectionTorchDataset, MixedDataset, build_augment, collate, resolve_sampler
+from .ema import ModelEMA
+from .engine import evaluate, train_one_epoch
+from .model import create_model
+from .postprocess import PostProcessor
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    best_checkpoint: Path
+    last_checkpoint: Path
+    history: list[dict] = field(default_factory=list)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint with ``weights_only=True`` (no pickled code)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"{p}: no such checkpoint")
+    try:
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
+        raise ModelError(f"{p}: not a readable checkpoint ({e.__class__.__name__})") from None
+
+
+def model_from_checkpoint(ckpt: dict, use_ema: bool = True) -> torch.nn.Module:
+    """Rebuild the model of a checkpoint (EMA weights when present) in eval mode."""
+    model = create_model(ckpt["model_name"], len(ckpt["classes"]), pretrained=False)
+    state = ckpt["ema"]["module"] if use_ema and ckpt.get("ema") else ckpt["model"]
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def load_dataset(spec: str | Path, fmt: str = "auto") -> DetectionDataset:
+    """Read a dataset path with the readers of :mod:`inspect_cv.formats`."""
+    import inspect_cv.formats as formats
+
+    reader = getattr(formats, "read_dataset", None)
+    if reader is not None:
+        return reader(spec) if fmt == "auto" else reader(spec, format=fmt)
+    p = Path(spec)
+    if fmt == "coco" or (fmt == "auto" and p.suffix == ".json"):
+        from inspect_cv.formats.coco import read_coco
+        return read_coco(p)
+    if fmt in ("yolo", "auto"):
+        from inspect_cv.formats.yolo import read_yolo
+        return read_yolo(p)
+    raise ConfigError(f"data format {fmt!r} is not supported here")
+
+
+def _dist_info() -> tuple[int, int, bool]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        return dist.get_rank(), world, True
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size(), False
+    return 0, 1, False
+
+
+def _device(name: str, rank: int) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        local = int(os.environ.get("LOCAL_RANK", rank))
+        torch.cuda.set_device(local)
+        return torch.device("cuda", local)
+    return torch.device(name)
+
+
+def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (no_decay if p.ndim <= 1 else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _lr_lambda(total: int, warmup: int, min_ratio: float) -> Callable[[int], float]:
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        t = min(1.0, (step - warmup) / max(1, total - warmup))
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t))
+    return f
+
+
+def _save(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train_detect(cfg: dict, train_data: DetectionDataset | None = None, val_data: DetectionDataset | None = None,
+                 progress: Callable | None = None, log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train a detector per ``cfg`` (see :func:`inspect_cv.train.config.load_config`).
+
+    ``train_data``/``val_data`` override ``data.train``/``data.val``. ``log`` receives one
+    line per epoch (rank 0 only). Resumes from ``last.pt`` when ``resume`` is true.
+    """
+    rank, world, owns_group = _dist_info()
+    try:
+        return _train(cfg, train_data, val_data, progress if rank == 0 else None,
+                      log if rank == 0 else None, rank, world)
+    finally:
+        if owns_group:
+            dist.destroy_process_group()
+
+
+def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult:
+    seed = int(cfg["seed"])
+    torch.manual_seed(seed + rank)
+    random.seed(seed + rank)
+    np.random.seed(seed + rank)
+    dcfg, tcfg = cfg["data"], cfg["train"]
+    if train_data is None and dcfg["train"]:
+        train_data = load_dataset(dcfg["train"], dcfg["format"])
+    if val_data is None and dcfg["val"]:
+        val_data = load_dataset(dcfg["val"], dcfg["format"])
+    classes = list(dcfg["classes"] or (train_data.classes if train_data is not None else []))
+    if not classes:
+        raise ConfigError("no classes: set data.classes or give a training dataset")
+    if train_data is not None and list(train_data.classes) != classes:
+        raise ConfigError(f"data.classes {classes} differ from the dataset's {list(train_data.classes)}")
+    size = int(dcfg["input_size"])
+    syn = dcfg["synthetic"]
+    sampler_fn = resolve_sampler(syn["source"], syn.get("options"), classes)
+    if train_data is None and sampler_fn is None:
+        raise ConfigError("nothing to train on: set data.train or data.synthetic.source")
+
+    augment = build_augment(cfg["augment"])
+    real = DetectionTorchDataset(train_data, size, augment) if train_data is not None else None
+    train_set = MixedDataset(real, sampler_fn, float(syn["ratio"] or 0), int(syn["length"] or 0), size, augment, seed)
+    if len(train_set) == 0:
+        raise ConfigError("the training set is empty")
+    bs = int(tcfg["batch_size"])
+    if world > 1:
+        sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=seed, drop_last=True)
+    else:
+        sampler = RandomSampler(train_set, generator=torch.Generator().manual_seed(seed))
+    workers = int(dcfg["workers"])
+    loader = DataLoader(train_set, bs, sampler=sampler, num_workers=workers, collate_fn=collate,
+                        drop_last=len(train_set) // world > bs)
+    val_loader = None
+    if val_data is not None and rank == 0 and int(cfg["eval"]["every"]) > 0:
+        val_set = DetectionTorchDataset(val_data, size, None)
+        val_loader = DataLoader(val_set, int(cfg["eval"]["batch_size"]), sampler=SequentialSampler(val_set),
+                                num_workers=workers, collate_fn=collate)
+
+    device = _device(cfg["device"], rank)
+    mcfg = cfg["model"]
+    model = create_model(mcfg["name"], len(classes), pretrained=bool(mcfg["pretrained"])).to(device)
+    criterion = DetectionCriterion(len(classes), **cfg["loss"])
+    post = PostProcessor(cfg["eval"]["conf"], cfg["eval"]["iou"], cfg["eval"]["max_per_class"])
+    ema = ModelEMA(model, cfg["ema"]["decay"], cfg["ema"]["tau"]) if cfg["ema"]["enabled"] else None
+    train_model = model
+    if world > 1:
+        train_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    optimizer = torch.optim.AdamW(_param_groups(model, float(tcfg["weight_decay"])), lr=float(tcfg["lr"]))
+    iters = len(loader) if int(tcfg["max_iters_per_epoch"]) <= 0 else min(len(loader), int(tcfg["max_iters_per_epoch"]))
+    total = int(tcfg["epochs"]) * iters
+    warmup = min(int(tcfg["warmup_iters"]), max(1, total // 3))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total, warmup, float(tcfg["min_lr_ratio"])))
+
+    run_dir = Path(cfg["output_dir"]) / str(cfg["name"])
+    last, best = run_dir / "last.pt", run_dir / "best.pt"
+    start_epoch, best_metric, best_epoch, history = 0, -1.0, -1, []
+    if cfg["resume"] and last.is_file():
+        ck = load_checkpoint(last)
+        model.load_state_dict(ck["model"])
+        optimizer.load_state_dict(ck["optimizer"])
+        scheduler.load_state_dict(ck["scheduler"])
+        if ema is not None and ck.get("ema"):
+            ema.load_state_dict(ck["ema"])
+        start_epoch, best_metric, best_epoch = ck["epoch"] + 1, ck["best_metric"], ck["best_epoch"]
+        history = list(ck.get("history", []))
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, run_dir / "config.yaml")
+
+    for epoch in range(start_epoch, int(tcfg["epochs"])):
+        train_set.set_epoch(epoch)
+        if isinstance(sampler, DistributedSampler):
+            sampler.set_epoch(epoch)
+        stats = train_one_epoch(train_model, criterion, loader, optimizer, scheduler, device, epoch, ema,
+                                float(tcfg["grad_clip"]), int(tcfg["max_iters_per_epoch"]), progress)
+        row = {"epoch": epoch, **{f"train_{k}": v for k, v in stats.items()}}
+        every = int(cfg["eval"]["every"])
+        if val_loader is not None and ((epoch + 1) % every == 0 or epoch + 1 == int(tcfg["epochs"])):
+            eval_model = ema.module if ema is not None else model
+            m = evaluate(eval_model, post, val_loader, device, len(classes), progress)
+            row.update({"map50": m["map50"], "map50_95": m["map50_95"]})
+        improved = False
+        if "map50_95" in row:
+            improved = row["map50_95"] > best_metric
+        elif val_loader is None:
+            improved = True  # no validation: the latest weights are the best we know
+        if improved:
+            best_metric = float(row.get("map50_95", best_metric))
+            best_epoch = epoch
+        history.append(row)
+        if rank == 0:
+            ck = {"model": model.state_dict(), "ema": ema.state_dict() if ema is not None else None,
+                  "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                  "epoch": epoch, "best_metric": best_metric, "best_epoch": best_epoch,
+                  "config": cfg, "classes": classes, "model_name": mcfg["name"], "input_size": size,
+                  "history": history}
+            _save(ck, last)
+            if improved:
+                _save(ck, best)
+            with open(run_dir / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+            if log is not None:
+                log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        if world > 1:
+            dist.barrier()
+    return TrainResult(run_dir, best, last, history)

@@ -1,0 +1,231 @@
+"""Export a trained detector to ONNX with decode + NMS in the graph (``output_format = nms``).
+
+The graph is the model, :func:`inspect_cv.train.postprocess.decode` (traced: the same
+code as evaluation) and the ONNX ``NonMaxSuppression`` op with per-image, per-class
+suppression, whose semantics :func:`~inspect_cv.train.postprocess.nms_torch` reproduces.
+``conf_threshold`` and ``iou_threshold`` are optional inputs: initialisers holding the
+card defaults that a caller may override. After export the file is checked with
+``onnx.checker`` and run with onnxruntime against torch; any mismatch raises
+:class:`~inspect_cv.errors.ModelError`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from inspect_cv.errors import ModelError
+
+from .config import NORMALIZE
+from .detect import load_checkpoint, model_from_checkpoint
+from .model import anchor_points
+from .postprocess import NMSResult, decode, nms_torch
+
+OPSET = 17
+
+
+class _NonMaxSuppression(torch.autograd.Function):
+    """ONNX ``NonMaxSuppression`` for tracing; eager forward computes the same selection."""
+
+    @staticmethod
+    def forward(ctx, boxes, scores_ca, max_per_class, iou, conf):  # scores_ca: [N, C, A]
+        r = nms_torch(boxes, scores_ca.transpose(1, 2), float(conf), float(iou), int(max_per_class))
+        return torch.stack([r.batch, r.labels, r.anchors], 1)
+
+    @staticmethod
+    def symbolic(g, boxes, scores_ca, max_per_class, iou, conf):
+        return g.op("NonMaxSuppression", boxes, scores_ca, max_per_class, iou, conf, center_point_box_i=0)
+
+
+class ExportWrapper(nn.Module):
+    """``(images, conf_threshold, iou_threshold) -> det_boxes, det_scores, det_labels, det_batch``."""
+
+    def __init__(self, model: nn.Module, input_size: int, max_per_class: int = 100):
+        super().__init__()
+        self.model = model
+        pts, _ = anchor_points(input_size, input_size, model.strides)
+        self.register_buffer("points", pts, persistent=False)
+        self.register_buffer("max_per_class", torch.tensor([max_per_class], dtype=torch.int64), persistent=False)
+
+    def forward(self, images, conf_threshold, iou_threshold):
+        cls, dist = self.model(images)
+        boxes, scores = decode(cls, dist, self.points)  # [N,A,4], [N,A,C]
+        sel = _NonMaxSuppression.apply(boxes, scores.transpose(1, 2).contiguous(), self.max_per_class,
+                                       iou_threshold, conf_threshold)
+        b, c, a = sel[:, 0], sel[:, 1], sel[:, 2]
+        n_anchor, n_cls = scores.shape[1], scores.shape[2]
+        flat = b * n_anchor + a
+        det_boxes = boxes.reshape(-1, 4).index_select(0, flat)
+        det_scores = scores.reshape(-1).index_select(0, flat * n_cls + c)
+        return det_boxes, det_scores, c, b
+
+
+def weights_sha256(model_proto) -> str:
+    """sha256 over the graph initialisers' raw bytes, in graph order."""
+    try:  # the runtime's definition, when available
+        from inspect_cv.runtime.card import weights_sha256 as runtime_sha
+        return runtime_sha(model_proto)
+    except ImportError:
+        from onnx import numpy_helper
+        h = hashlib.sha256()
+        for init in model_proto.graph.initializer:
+            h.update(np.ascontiguousarray(numpy_helper.to_array(init)).tobytes())
+        return h.hexdigest()
+
+
+def build_card(ckpt: dict, name: str, version: str, conf: float, iou: float) -> dict:
+    """Card fields (without ``weights_sha256``) from a checkpoint."""
+    cfg = ckpt["config"]
+    size = int(ckpt["input_size"])
+    hist = [r for r in ckpt.get("history", []) if "map50_95" in r]
+    best = max(hist, key=lambda r: r["map50_95"]) if hist else None
+    alarm = cfg.get("export", {}).get("alarm_classes") or list(ckpt["classes"])
+    syn = cfg["data"]["synthetic"]
+    return {
+        "name": name, "task": "detect", "version": version, "classes": list(ckpt["classes"]),
+        "input_size": [size, size], "colour": "rgb", "normalize": dict(NORMALIZE),
+        "letterbox": {"pad_value": 255, "stride": 32}, "box_format": "xyxy", "output_format": "nms",
+        "alarm_classes": list(alarm), "defaults": {"conf": conf, "iou": iou},
+        "training_data": {"train": cfg["data"]["train"], "val": cfg["data"]["val"], "seed": cfg["seed"],
+                          "synthetic": {"source": syn["source"], "ratio": syn["ratio"], "options": syn["options"]},
+                          "model": ckpt["model_name"], "epochs_trained": int(ckpt["epoch"]) + 1},
+        "metrics": ({"map50": best["map50"], "map50_95": best["map50_95"], "epoch": best["epoch"],
+                     "on": "validation set of the run (data.val)"} if best else {}),
+    }
+
+
+def _set_metadata(model_proto, card: dict) -> None:
+    try:
+        from inspect_cv.runtime.card import ModelCard  # the runtime's encoder, when available
+        items = ModelCard(**card).to_metadata().items()
+    except (ImportError, TypeError):
+        items = ((f"inspect_cv.{k}", v if isinstance(v, str) else json.dumps(v)) for k, v in card.items())
+    del model_proto.metadata_props[:]
+    for k, v in items:
+        p = model_proto.metadata_props.add()
+        p.key, p.value = k, v
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    card: dict
+    parity: dict
+
+
+def export_onnx(source: str | Path, out: str | Path, name: str | None = None, conf: float | None = None,
+                iou: float | None = None, max_per_class: int | None = None, parity_images: np.ndarray | None = None,
+                parity_conf: float = 0.05) -> ExportResult:
+    """Export a run folder (its ``best.pt``) or a checkpoint to ONNX at ``out``.
+
+    Writes ``out``, ``<stem>.card.json`` and ``<stem>.md``. ``parity_images`` (float32
+    ``[N,3,H,W]``, prepared) feed the torch/onnxruntime parity check; default: a
+    reproducible random batch of 2. Raises :class:`ModelError` when they disagree.
+    """
+    import onnx
+
+    src = Path(source)
+    ckpt = load_checkpoint(src / "best.pt" if src.is_dir() else src)
+    ecfg = ckpt["config"].get("export", {})
+    conf = float(ecfg.get("conf", 0.25) if conf is None else conf)
+    iou = float(ecfg.get("iou", 0.5) if iou is None else iou)
+    max_per_class = int(ecfg.get("max_per_class", 100) if max_per_class is None else max_per_class)
+    name = name or str(ckpt["config"]["name"])
+    size = int(ckpt["input_size"])
+    model = model_from_checkpoint(ckpt)
+    wrapper = ExportWrapper(model, size, max_per_class).eval()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    example = (torch.zeros(1, 3, size, size), torch.tensor([conf]), torch.tensor([iou]))
+    with torch.no_grad():
+        torch.onnx.export(wrapper, example, str(out), input_names=["images", "conf_threshold", "iou_threshold"],
+                          output_names=["det_boxes", "det_scores", "det_labels", "det_batch"],
+                          dynamic_axes={"images": {0: "batch"}, "det_boxes": {0: "num_det"},
+                                        "det_scores": {0: "num_det"}, "det_labels": {0: "num_det"},
+                                        "det_batch": {0: "num_det"}},
+                          opset_version=OPSET, dynamo=False, do_constant_folding=True)
+    proto = onnx.load(str(out))
+    # optional inputs: initialisers with the input names carry the defaults
+    for key, value in (("conf_threshold", conf), ("iou_threshold", iou)):
+        proto.graph.initializer.append(onnx.numpy_helper.from_array(np.array([value], np.float32), key))
+    card = build_card(ckpt, name, str(ecfg.get("version", "0.1.0")), conf, iou)
+    card["weights_sha256"] = weights_sha256(proto)
+    _set_metadata(proto, card)
+    onnx.checker.check_model(proto, full_check=True)
+    onnx.save(proto, str(out))
+    if parity_images is None:
+        parity_images = np.random.default_rng(0).normal(size=(2, 3, size, size)).astype(np.float32)
+    parity = check_parity(wrapper, out, parity_images, parity_conf, iou)
+    file_sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    out.with_suffix(".card.json").write_text(json.dumps({**card, "file_sha256": file_sha}, indent=2))
+    out.with_suffix(".md").write_text(_card_markdown(card))
+    return ExportResult(out, card, parity)
+
+
+def run_torch(wrapper: ExportWrapper, images: np.ndarray, conf: float, iou: float) -> NMSResult:
+    """The torch side of the parity check: model + decode + :func:`nms_torch`."""
+    with torch.no_grad():
+        cls, dist = wrapper.model(torch.from_numpy(images))
+        boxes, scores = decode(cls, dist, wrapper.points)
+        return nms_torch(boxes, scores, conf, iou, int(wrapper.max_per_class))
+
+
+def run_onnx(path: str | Path, images: np.ndarray, conf: float | None = None, iou: float | None = None) -> dict:
+    """Run an exported graph with onnxruntime on CPU; returns its four outputs by name."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feed = {"images": images.astype(np.float32)}
+    if conf is not None:
+        feed["conf_threshold"] = np.array([conf], np.float32)
+    if iou is not None:
+        feed["iou_threshold"] = np.array([iou], np.float32)
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(names, feed)))
+
+
+def compare_detections(ref: NMSResult, got: dict, rtol: float = 1e-3, atol: float = 1e-2) -> dict:
+    """Match detections per (image, class); returns counts and the worst differences.
+
+    Raises :class:`ModelError` when counts differ or a detection has no close partner.
+    """
+    rb, rs = ref.boxes.numpy(), ref.scores.numpy()
+    rl, rbt = ref.labels.numpy(), ref.batch.numpy()
+    gb, gs, gl, gbt = got["det_boxes"], got["det_scores"], got["det_labels"], got["det_batch"]
+    if len(rb) != len(gb):
+        raise ModelError(f"ONNX/torch parity failed: torch kept {len(rb)} detections, onnxruntime {len(gb)}")
+    worst_box, worst_score = 0.0, 0.0
+    used = np.zeros(len(gb), bool)
+    for i in range(len(rb)):
+        cand = np.where((gl == rl[i]) & (gbt == rbt[i]) & ~used)[0]
+        if len(cand) == 0:
+            raise ModelError(f"ONNX/torch parity failed: no onnxruntime detection of class {rl[i]} in image {rbt[i]}")
+        err = np.abs(gb[cand] - rb[i]).max(1)
+        j = cand[int(err.argmin())]
+        used[j] = True
+        tol = atol + rtol * np.abs(rb[i]).max()
+        if err.min() > tol or abs(gs[j] - rs[i]) > 1e-4:
+            raise ModelError(f"ONNX/torch parity failed: box differs by {err.min():.4g} px, "
+                             f"score by {abs(gs[j] - rs[i]):.3g}")
+        worst_box, worst_score = max(worst_box, float(err.min())), max(worst_score, float(abs(gs[j] - rs[i])))
+    return {"detections": int(len(rb)), "max_box_diff_px": worst_box, "max_score_diff": worst_score}
+
+
+def check_parity(wrapper: ExportWrapper, path: Path, images: np.ndarray, conf: float, iou: float) -> dict:
+    """Torch vs onnxruntime on ``images``; raises :class:`ModelError` on any disagreement."""
+    return compare_detections(run_torch(wrapper, images, conf, iou), run_onnx(path, images, conf, iou))
+
+
+def _card_markdown(card: dict) -> str:
+    lines = [f"# {card['name']} {card['version']}", "", f"Task: {card['task']}; input {card['input_size']} "
+             f"({card['colour']}, letterboxed, pad {card['letterbox']['pad_value']}); output {card['output_format']}.",
+             "", "Classes: " + ", ".join(card["classes"]), "",
+             f"Defaults: conf {card['defaults']['conf']}, IoU {card['defaults']['iou']}.", "",
+             "Training data: `" + json.dumps(card["training_data"]) + "`", "",
+             "Metrics: `" + json.dumps(card["metrics"]) + "`", ""]
+    return "\n".join(lines)

@@ -1,0 +1,275 @@
+"""The re-identification training loop: config in, run folder out.
+
+Same conventions as detection (:mod:`inspect_cv.train.detect`): run folder
+``<output_dir>/<name>/`` with the resolved ``config.yaml``, ``metrics.jsonl`` (one JSON line
+per epoch), ``last.pt`` (resume) and ``best.pt`` (best validation mAP, or the last epoch
+without validation); checkpoints hold tensors and plain values only (``weights_only=True``);
+``torchrun`` starts DDP (each rank draws its share of the same P x K batch stream, rank 0
+writes files). Validation is leave-one-out over the (identity-disjoint) validation images
+with the numpy metrics of :mod:`inspect_cv.evaluation.reid`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader
+
+from inspect_cv.errors import ConfigError
+from inspect_cv.evaluation.reid import IdentitySet, evaluate_embeddings
+
+from ..detect import _device, _dist_info, _lr_lambda, _save, load_checkpoint
+from ..ema import ModelEMA
+from .config import save_config
+from .data import ReidDataset, build_augment, read_identity_folder, split_identities
+from .losses import ArcFaceLoss, CombinedLoss, MultiSimilarityLoss, TripletMarginLoss
+from .miners import BatchHardMiner, MultiSimilarityMiner
+from .model import EmbeddingNet, create_embedder
+from .samplers import PKSampler
+
+__all__ = ["train_reid", "ReidTrainResult", "build_criterion", "embed_dataset", "model_from_checkpoint",
+           "load_checkpoint", "train_one_epoch", "validate"]
+
+
+@dataclass
+class ReidTrainResult:
+    run_dir: Path
+    best_checkpoint: Path
+    last_checkpoint: Path
+    history: list[dict] = field(default_factory=list)
+
+
+def build_criterion(loss_cfg: dict, num_classes: int, dim: int) -> CombinedLoss:
+    """The weighted losses of ``loss_cfg`` (weight 0 disables one) with their shared miner."""
+    losses: dict[str, nn.Module] = {}
+    weights: dict[str, float] = {}
+    a = loss_cfg["arcface"]
+    if float(a["weight"]) > 0:
+        losses["arcface"] = ArcFaceLoss(num_classes, dim, float(a["margin"]), float(a["scale"]), int(a["sub_centers"]))
+        weights["arcface"] = float(a["weight"])
+    ms = loss_cfg["multi_similarity"]
+    if float(ms["weight"]) > 0:
+        losses["multi_similarity"] = MultiSimilarityLoss(float(ms["alpha"]), float(ms["beta"]), float(ms["base"]))
+        weights["multi_similarity"] = float(ms["weight"])
+    tr = loss_cfg["triplet"]
+    if float(tr["weight"]) > 0:
+        losses["triplet"] = TripletMarginLoss(float(tr["margin"]))
+        weights["triplet"] = float(tr["weight"])
+    miner = {"multi_similarity": MultiSimilarityMiner(float(loss_cfg["miner_epsilon"])),
+             "batch_hard": BatchHardMiner()}.get(loss_cfg["miner"] or "none")
+    return CombinedLoss(losses, weights, miner)
+
+
+class _TrainModule(nn.Module):
+    """Model and criterion in one module, so DDP also synchronises the loss's class weights."""
+
+    def __init__(self, model: nn.Module, criterion: nn.Module):
+        super().__init__()
+        self.model, self.criterion = model, criterion
+
+    def forward(self, images, labels):
+        return self.criterion(self.model(images), labels)
+
+
+def _identity(items, total=None, desc=""):
+    return items
+
+
+def _param_groups(model: EmbeddingNet, criterion: nn.Module, lr: float, head_mult: float, wd: float) -> list[dict]:
+    head = {id(p) for p in model.head_parameters()}
+    groups: dict[tuple[bool, bool], list] = {}
+    named = [("m." + n, p) for n, p in model.named_parameters()] + [("c." + n, p) for n, p in criterion.named_parameters()]
+    for name, p in named:
+        if not p.requires_grad:
+            continue
+        is_head = name.startswith("c.") or id(p) in head
+        groups.setdefault((is_head, p.ndim <= 1), []).append(p)
+    return [{"params": ps, "lr": lr * (head_mult if is_head else 1.0), "weight_decay": 0.0 if no_wd else wd}
+            for (is_head, no_wd), ps in groups.items()]
+
+
+def train_one_epoch(module: nn.Module, loader, optimizer, scheduler, device, epoch: int, ema=None,
+                    grad_clip: float = 0.0, progress: Callable | None = None) -> dict[str, float]:
+    """One pass over ``loader`` (P x K batches); returns mean loss terms. Non-finite loss raises."""
+    module.train()
+    progress = progress or _identity
+    sums: dict[str, float] = {}
+    n = 0
+    for it, (images, labels) in enumerate(progress(loader, total=len(loader), desc=f"epoch {epoch}")):
+        images, labels = images.to(device, non_blocking=True), labels.to(device)
+        loss, parts = module(images, labels)
+        if not math.isfinite(loss.item()):
+            raise FloatingPointError(f"non-finite loss at epoch {epoch}, iteration {it}: {loss.item()}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        if ema is not None:
+            ema.update(module.module.model if hasattr(module, "module") else module.model)
+        for k, v in {"loss": loss.detach(), **parts}.items():
+            sums[k] = sums.get(k, 0.0) + float(v)
+        n += 1
+    out = {k: v / max(n, 1) for k, v in sums.items()}
+    out["iters"] = n
+    out["lr"] = float(optimizer.param_groups[0]["lr"])
+    return out
+
+
+@torch.no_grad()
+def embed_dataset(model: nn.Module, dataset: ReidDataset, batch_size: int = 64, device="cpu",
+                  progress: Callable | None = None) -> np.ndarray:
+    """Embeddings ``(N, D)`` float32 of every item of ``dataset`` (no augmentation), in order."""
+    model.eval()
+    chunks = [range(i, min(i + batch_size, len(dataset))) for i in range(0, len(dataset), batch_size)]
+    out = []
+    for c in (progress or _identity)(chunks, total=len(chunks), desc="embed"):
+        x = torch.stack([dataset[i][0] for i in c]).to(device)
+        out.append(model(x).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, getattr(model, "dim", 0)), np.float32)
+
+
+def validate(model: nn.Module, dataset: ReidDataset, batch_size: int = 64, device="cpu",
+             progress: Callable | None = None) -> dict[str, float]:
+    """Leave-one-out rank-1/5, mAP, TAR at FAR 1% / 0.1% and EER on ``dataset``."""
+    m = evaluate_embeddings(embed_dataset(model, dataset, batch_size, device, progress), dataset.labels)
+    return {"rank1": m.rank1, "rank5": m.rank5, "mAP": m.mAP, "eer": m.eer,
+            "tar_far1e-2": m.tar_at_far[0.01], "tar_far1e-3": m.tar_at_far[0.001]}
+
+
+def model_from_checkpoint(ckpt: dict, use_ema: bool = True) -> EmbeddingNet:
+    """Rebuild the embedder of a checkpoint (EMA weights when present) in eval mode."""
+    m = ckpt["config"]["model"]
+    model = create_embedder(m["name"], int(m["dim"]), False, m["pool"], float(m["dropout"]), int(ckpt["input_size"]))
+    state = ckpt["ema"]["module"] if use_ema and ckpt.get("ema") else ckpt["model"]
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def _load_data(cfg: dict, train_data: IdentitySet | None, val_data: IdentitySet | None):
+    d = cfg["data"]
+    if train_data is None:
+        if not d["train"]:
+            raise ConfigError("nothing to train on: set data.train to a folder of <identity>/<image> files")
+        train_data = read_identity_folder(d["train"], int(d["min_images"]))
+    if val_data is None and d["val"]:
+        val_data = read_identity_folder(d["val"], 2)
+    if val_data is None and float(d["val_fraction"]) > 0:
+        train_data, val_data = split_identities(train_data, float(d["val_fraction"]), int(cfg["seed"]))
+    return train_data, val_data
+
+
+def train_reid(cfg: dict, train_data: IdentitySet | None = None, val_data: IdentitySet | None = None,
+               progress: Callable | None = None, log: Callable[[str], None] | None = None) -> ReidTrainResult:
+    """Train an embedding model per ``cfg`` (see :func:`inspect_cv.train.reid.config.load_reid_config`).
+
+    ``train_data``/``val_data`` override ``data.train``/``data.val``. ``log`` receives one line
+    per epoch (rank 0 only). Resumes from ``last.pt`` when ``resume`` is true.
+    """
+    rank, world, owns_group = _dist_info()
+    try:
+        return _train(cfg, train_data, val_data, progress if rank == 0 else None,
+                      log if rank == 0 else None, rank, world)
+    finally:
+        if owns_group:
+            dist.destroy_process_group()
+
+
+def _train(cfg, train_data, val_data, progress, log, rank, world) -> ReidTrainResult:
+    seed = int(cfg["seed"])
+    torch.manual_seed(seed)  # same initial head on every rank; DDP broadcasts the model anyway
+    random.seed(seed + rank)
+    np.random.seed(seed + rank)
+    dcfg, tcfg, mcfg = cfg["data"], cfg["train"], cfg["model"]
+    train_data, val_data = _load_data(cfg, train_data, val_data)
+    size = int(dcfg["input_size"])
+    train_set = ReidDataset(train_data, size, build_augment(cfg["augment"]), bool(dcfg["cache"])).preload(progress)
+    p, k = int(cfg["sampler"]["p"]), int(cfg["sampler"]["k"])
+    iters = int(tcfg["iters_per_epoch"]) or max(1, train_data.num_identities // p // world)
+    sampler = PKSampler(train_data.labels, p, k, seed, num_batches=iters * world, num_replicas=world, rank=rank)
+    workers = int(dcfg["workers"])
+    loader = DataLoader(train_set, batch_sampler=sampler, num_workers=workers,
+                        worker_init_fn=_seed_worker if workers else None)
+    val_set = None
+    if val_data is not None and rank == 0 and int(cfg["eval"]["every"]) > 0:
+        val_set = ReidDataset(val_data, size, None, bool(dcfg["cache"])).preload(progress)
+
+    device = _device(cfg["device"], rank)
+    model = create_embedder(mcfg["name"], int(mcfg["dim"]), bool(mcfg["pretrained"]), mcfg["pool"],
+                            float(mcfg["dropout"]), size).to(device)
+    criterion = build_criterion(cfg["loss"], train_data.num_identities, int(mcfg["dim"])).to(device)
+    module: nn.Module = _TrainModule(model, criterion)
+    if world > 1:
+        module = torch.nn.parallel.DistributedDataParallel(
+            module, device_ids=[device.index] if device.type == "cuda" else None)
+    ema = ModelEMA(model, cfg["ema"]["decay"], cfg["ema"]["tau"]) if cfg["ema"]["enabled"] else None
+    lr = float(tcfg["lr"])
+    optimizer = torch.optim.AdamW(_param_groups(model, criterion, lr, float(tcfg["head_lr_mult"]),
+                                                float(tcfg["weight_decay"])), lr=lr)
+    total = int(tcfg["epochs"]) * len(sampler)
+    warmup = min(int(tcfg["warmup_iters"]), max(1, total // 3))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total, warmup, float(tcfg["min_lr_ratio"])))
+
+    run_dir = Path(cfg["output_dir"]) / str(cfg["name"])
+    last, best = run_dir / "last.pt", run_dir / "best.pt"
+    start_epoch, best_metric, best_epoch, history = 0, -1.0, -1, []
+    if cfg["resume"] and last.is_file():
+        ck = load_checkpoint(last)
+        model.load_state_dict(ck["model"])
+        criterion.load_state_dict(ck["criterion"])
+        optimizer.load_state_dict(ck["optimizer"])
+        scheduler.load_state_dict(ck["scheduler"])
+        if ema is not None and ck.get("ema"):
+            ema.load_state_dict(ck["ema"])
+        start_epoch, best_metric, best_epoch = ck["epoch"] + 1, ck["best_metric"], ck["best_epoch"]
+        history = list(ck.get("history", []))
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, run_dir / "config.yaml")
+
+    epochs, every = int(tcfg["epochs"]), int(cfg["eval"]["every"])
+    for epoch in range(start_epoch, epochs):
+        sampler.set_epoch(epoch)
+        stats = train_one_epoch(module, loader, optimizer, scheduler, device, epoch, ema,
+                                float(tcfg["grad_clip"]), progress)
+        row: dict = {"epoch": epoch, **{f"train_{k}": v for k, v in stats.items()}}
+        if val_set is not None and ((epoch + 1) % every == 0 or epoch + 1 == epochs):
+            eval_model = ema.module if ema is not None else model
+            row.update({f"val_{k}": float(v) for k, v in
+                        validate(eval_model, val_set, int(cfg["eval"]["batch_size"]), device).items()})
+        improved = "val_mAP" in row and row["val_mAP"] > best_metric or val_set is None
+        if improved:
+            best_metric, best_epoch = float(row.get("val_mAP", best_metric)), epoch
+        history.append(row)
+        if rank == 0:
+            ck = {"model": model.state_dict(), "criterion": criterion.state_dict(),
+                  "ema": ema.state_dict() if ema is not None else None,
+                  "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                  "epoch": epoch, "best_metric": best_metric, "best_epoch": best_epoch, "config": cfg,
+                  "input_size": size, "identities": list(train_data.names), "history": history}
+            _save(ck, last)
+            if improved:
+                _save(ck, best)
+            with open(run_dir / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+            if log is not None:
+                log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        if world > 1:
+            dist.barrier()
+    return ReidTrainResult(run_dir, best, last, history)
+
+
+def _seed_worker(worker_id: int) -> None:
+    s = torch.initial_seed() % 2**32
+    np.random.seed(s)
+    random.seed(s)
