@@ -293,6 +293,9 @@ def test_export_checker_and_card(exported):
     assert meta["inspect_cv.output_format"] == "nms" and meta["inspect_cv.task"] == "detect"
     assert json.loads(meta["inspect_cv.defaults"]) == {"conf": 0.3, "iou": 0.5}
     assert [i.name for i in proto.graph.input] == ["images", "conf_threshold", "iou_threshold"]
+    from inspect_cv.runtime.card import ModelCard, weights_sha256
+    card = ModelCard.from_metadata(meta)
+    assert card.weights_sha256 == weights_sha256(proto) and card.normalize["std"] == [0.229, 0.224, 0.225]
     assert [o.name for o in proto.graph.output] == ["det_boxes", "det_scores", "det_labels", "det_batch"]
     side = json.loads(exported.path.with_suffix(".card.json").read_text())
     import hashlib
@@ -314,10 +317,27 @@ def test_onnx_matches_torch_postprocess(exported, run, toy, batch):
     assert set(got["det_batch"].tolist()) == set(range(batch))
     assert compare_detections(ref, got, tie_tol=1e-7)["detections"] == len(ref.boxes)
     assert got["det_labels"].dtype == np.int64 and got["det_batch"].dtype == np.int64
-    # thresholds are optional inputs: the card defaults apply when they are not fed
-    default = run_onnx(exported.path, images)
-    assert (default["det_scores"] > 0.3).all()
-    compare_detections(run_torch(wrapper, images, 0.3, 0.5), default)
+
+
+def test_runtime_detector_matches_torch(exported, run, toy):
+    """The torch-free runtime (letterbox, normalise, ONNX) gives the torch detections."""
+    import inspect_cv
+    from inspect_cv.train.detect import model_from_checkpoint
+    from inspect_cv.train.export import ExportWrapper, run_torch
+    det = inspect_cv.load(exported.path)
+    images = [cv2.cvtColor(cv2.imread(str(toy.image_path(r))), cv2.COLOR_BGR2RGB) for r in toy.images[:3]]
+    conf = exported.parity["conf"]
+    got = det.predict(images, conf=conf, iou=0.5, max_det=10_000)
+    wrapper = ExportWrapper(model_from_checkpoint(load_checkpoint(run[1].best_checkpoint)), SIZE, 100).eval()
+    ref = run_torch(wrapper, _prepared(toy, 3), conf, 0.5).per_image(3)
+    assert sum(len(d.boxes) for d in got) > 0
+    from inspect_cv.train.export import compare_detections
+    from inspect_cv.train.postprocess import NMSResult
+    for d, r in zip(got, ref):
+        clipped = NMSResult(r["boxes"].clamp(0, SIZE), r["scores"], r["labels"], torch.zeros_like(r["labels"]))
+        runtime = {"det_boxes": d.boxes, "det_scores": d.scores, "det_labels": d.labels,
+                   "det_batch": np.zeros(len(d.labels), np.int64)}
+        assert compare_detections(clipped, runtime, tie_tol=1e-7)["detections"] == len(d.boxes)
 
 
 def test_parity_check_fails_loudly(exported, toy):

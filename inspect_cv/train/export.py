@@ -3,15 +3,14 @@
 The graph is the model, :func:`inspect_cv.train.postprocess.decode` (traced: the same
 code as evaluation) and the ONNX ``NonMaxSuppression`` op with per-image, per-class
 suppression, whose semantics :func:`~inspect_cv.train.postprocess.nms_torch` reproduces.
-``conf_threshold`` and ``iou_threshold`` are optional inputs: initialisers holding the
-card defaults that a caller may override. After export the file is checked with
+``conf_threshold`` and ``iou_threshold`` are graph inputs (the runtime feeds the card
+defaults or the caller's values; they are not initialisers, which onnxruntime would hide
+from ``get_inputs()`` and which block constant folding). After export the file is checked with
 ``onnx.checker`` and run with onnxruntime against torch; any mismatch raises
 :class:`~inspect_cv.errors.ModelError`.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import torch
 from torch import nn
 
 from inspect_cv.errors import ModelError
+from inspect_cv.runtime.card import ModelCard, embed_card, write_sidecars
 
 from .config import NORMALIZE
 from .detect import load_checkpoint, model_from_checkpoint
@@ -65,19 +65,6 @@ class ExportWrapper(nn.Module):
         return det_boxes, det_scores, c, b
 
 
-def weights_sha256(model_proto) -> str:
-    """sha256 over the graph initialisers' raw bytes, in graph order."""
-    try:  # the runtime's definition, when available
-        from inspect_cv.runtime.card import weights_sha256 as runtime_sha
-        return runtime_sha(model_proto)
-    except ImportError:
-        from onnx import numpy_helper
-        h = hashlib.sha256()
-        for init in model_proto.graph.initializer:
-            h.update(np.ascontiguousarray(numpy_helper.to_array(init)).tobytes())
-        return h.hexdigest()
-
-
 def build_card(ckpt: dict, name: str, version: str, conf: float, iou: float) -> dict:
     """Card fields (without ``weights_sha256``) from a checkpoint."""
     cfg = ckpt["config"]
@@ -95,26 +82,15 @@ def build_card(ckpt: dict, name: str, version: str, conf: float, iou: float) -> 
                           "synthetic": {"source": syn["source"], "ratio": syn["ratio"], "options": syn["options"]},
                           "model": ckpt["model_name"], "epochs_trained": int(ckpt["epoch"]) + 1},
         "metrics": ({"map50": best["map50"], "map50_95": best["map50_95"], "epoch": best["epoch"],
-                     "on": "validation set of the run (data.val)"} if best else {}),
+                     "on": "validation set of the run (data.val)"} if best else None),
+        "description": f"{ckpt['model_name']} one-stage anchor-free detector (inspect-cv)",
     }
-
-
-def _set_metadata(model_proto, card: dict) -> None:
-    try:
-        from inspect_cv.runtime.card import ModelCard  # the runtime's encoder, when available
-        items = ModelCard(**card).to_metadata().items()
-    except (ImportError, TypeError):
-        items = ((f"inspect_cv.{k}", v if isinstance(v, str) else json.dumps(v)) for k, v in card.items())
-    del model_proto.metadata_props[:]
-    for k, v in items:
-        p = model_proto.metadata_props.add()
-        p.key, p.value = k, v
 
 
 @dataclass
 class ExportResult:
     path: Path
-    card: dict
+    card: ModelCard
     parity: dict
 
 
@@ -123,7 +99,7 @@ def export_onnx(source: str | Path, out: str | Path, name: str | None = None, co
                 parity_conf: float = 0.05) -> ExportResult:
     """Export a run folder (its ``best.pt``) or a checkpoint to ONNX at ``out``.
 
-    Writes ``out``, ``<stem>.card.json`` and ``<stem>.md``. ``parity_images`` (float32
+    Writes ``out`` (card in its metadata), ``<stem>.card.json`` and ``<stem>.md``. ``parity_images`` (float32
     ``[N,3,H,W]``, prepared) feed the torch/onnxruntime parity check; default: a
     reproducible random batch of 2. Raises :class:`ModelError` when they disagree.
     """
@@ -150,20 +126,14 @@ def export_onnx(source: str | Path, out: str | Path, name: str | None = None, co
                                         "det_batch": {0: "num_det"}},
                           opset_version=OPSET, dynamo=False, do_constant_folding=True)
     proto = onnx.load(str(out))
-    # optional inputs: initialisers with the input names carry the defaults
-    for key, value in (("conf_threshold", conf), ("iou_threshold", iou)):
-        proto.graph.initializer.append(onnx.numpy_helper.from_array(np.array([value], np.float32), key))
-    card = build_card(ckpt, name, str(ecfg.get("version", "0.1.0")), conf, iou)
-    card["weights_sha256"] = weights_sha256(proto)
-    _set_metadata(proto, card)
+    card = ModelCard(**build_card(ckpt, name, str(ecfg.get("version", "0.1.0")), conf, iou))
+    embed_card(proto, card)  # also sets card.weights_sha256
     onnx.checker.check_model(proto, full_check=True)
     onnx.save(proto, str(out))
     if parity_images is None:
         parity_images = np.random.default_rng(0).normal(size=(2, 3, size, size)).astype(np.float32)
     parity = check_parity(wrapper, out, parity_images, parity_conf, iou)
-    file_sha = hashlib.sha256(out.read_bytes()).hexdigest()
-    out.with_suffix(".card.json").write_text(json.dumps({**card, "file_sha256": file_sha}, indent=2))
-    out.with_suffix(".md").write_text(_card_markdown(card))
+    write_sidecars(out, card)
     return ExportResult(out, card, parity)
 
 
@@ -265,13 +235,3 @@ def check_parity(wrapper: ExportWrapper, path: Path, images: np.ndarray, conf: f
     if raw["detections"] == 0 or rep["detections"] == 0:
         raise ModelError("ONNX/torch parity check compared no detections")
     return {**rep, "decode_checked": raw["detections"], "conf": low, "iou": iou, "images": int(len(images))}
-
-
-def _card_markdown(card: dict) -> str:
-    lines = [f"# {card['name']} {card['version']}", "", f"Task: {card['task']}; input {card['input_size']} "
-             f"({card['colour']}, letterboxed, pad {card['letterbox']['pad_value']}); output {card['output_format']}.",
-             "", "Classes: " + ", ".join(card["classes"]), "",
-             f"Defaults: conf {card['defaults']['conf']}, IoU {card['defaults']['iou']}.", "",
-             "Training data: `" + json.dumps(card["training_data"]) + "`", "",
-             "Metrics: `" + json.dumps(card["metrics"]) + "`", ""]
-    return "\n".join(lines)
