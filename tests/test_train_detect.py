@@ -425,3 +425,17 @@ def test_ddp_two_cpu_processes_with_synthetic_source(tmp_path):
     assert ck["config"]["train"]["lr"] == 0.001
     assert all(not k.startswith("module.") for k in ck["model"])
     assert "run folder" in proc.stdout
+
+
+# -- CLI ----------------------------------------------------------------------------------
+def test_cli_export_and_errors(run, tmp_path, capsys):
+    from inspect_cv.cli.main import main
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(run[1].run_dir), "--out", str(out), "--name", "toycli"]) == 0
+    assert out.is_file() and "parity" in capsys.readouterr().out
+    assert main(["train", "detect", str(tmp_path / "missing.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "missing.yaml" in err
+    assert main(["train", "detect", str(tmp_path / "missing.yaml"), "train.nope=1"]) == 1
+    assert main(["export", str(tmp_path / "nothing.pt"), "--out", str(out)]) == 1
+    assert "nothing.pt" in capsys.readouterr().err

@@ -132,7 +132,11 @@ def export_onnx(source: str | Path, out: str | Path, name: str | None = None, co
     onnx.save(proto, str(out))
     if parity_images is None:
         parity_images = np.random.default_rng(0).normal(size=(2, 3, size, size)).astype(np.float32)
-    parity = check_parity(wrapper, out, parity_images, parity_conf, iou)
+    try:
+        parity = check_parity(wrapper, out, parity_images, parity_conf, iou)
+    except ModelError:
+        out.unlink(missing_ok=True)  # never leave a graph that disagrees with torch
+        raise
     write_sidecars(out, card)
     return ExportResult(out, card, parity)
 
