@@ -11,6 +11,7 @@ from ``get_inputs()`` and which block constant folding). After export the file i
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,7 +119,8 @@ def export_onnx(source: str | Path, out: str | Path, name: str | None = None, co
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     example = (torch.zeros(1, 3, size, size), torch.tensor([conf]), torch.tensor([iou]))
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about the NMS op's eager stand-in
         torch.onnx.export(wrapper, example, str(out), input_names=["images", "conf_threshold", "iou_threshold"],
                           output_names=["det_boxes", "det_scores", "det_labels", "det_batch"],
                           dynamic_axes={"images": {0: "batch"}, "det_boxes": {0: "num_det"},
