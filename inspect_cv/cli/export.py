@@ -26,6 +26,6 @@ def run(args) -> int:
         raise MissingDependencyError(e.name or "torch", "train", "export models") from None
     res = export_onnx(args.source, args.out, name=args.name, conf=args.conf, iou=args.iou)
     p = res.parity
-    print(f"wrote {res.path} ({len(res.card['classes'])} classes, input {res.card['input_size']}); "
+    print(f"wrote {res.path} ({len(res.card.classes)} classes, input {res.card.input_size}); "
           f"parity with torch: {p['detections']} detections, max box diff {p['max_box_diff_px']:.2g} px")
     return 0

@@ -64,20 +64,23 @@ def model_from_checkpoint(ckpt: dict, use_ema: bool = True) -> torch.nn.Module:
 
 
 def load_dataset(spec: str | Path, fmt: str = "auto") -> DetectionDataset:
-    """Read a dataset path with the readers of :mod:`inspect_cv.formats`."""
-    import inspect_cv.formats as formats
+    """Read a dataset path with :func:`inspect_cv.formats.convert.read_dataset`.
 
-    reader = getattr(formats, "read_dataset", None)
-    if reader is not None:
-        return reader(spec) if fmt == "auto" else reader(spec, format=fmt)
+    ``fmt="auto"``: a ``.json`` file is COCO, a ``.yaml`` file or a folder with one is YOLO.
+    """
+    from inspect_cv.formats.convert import read_dataset
+
     p = Path(spec)
-    if fmt == "coco" or (fmt == "auto" and p.suffix == ".json"):
-        from inspect_cv.formats.coco import read_coco
-        return read_coco(p)
-    if fmt in ("yolo", "auto"):
-        from inspect_cv.formats.yolo import read_yolo
-        return read_yolo(p)
-    raise ConfigError(f"data format {fmt!r} is not supported here")
+    if fmt == "auto":
+        if p.suffix == ".json":
+            fmt = "coco"
+        elif p.suffix in (".yaml", ".yml") or (p / "data.yaml").is_file():
+            fmt = "yolo"
+        elif (p / "annotations.json").is_file():
+            fmt, p = "coco", p / "annotations.json"
+        else:
+            raise ConfigError(f"{p}: cannot tell the dataset format; set data.format")
+    return read_dataset(p, fmt)
 
 
 def _dist_info() -> tuple[int, int, bool]:

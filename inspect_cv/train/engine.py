@@ -51,7 +51,7 @@ def train_one_epoch(model, criterion, loader: Iterable, optimizer, scheduler, de
         if ema is not None:
             ema.update(model)
         for k, v in losses.items():
-            sums[k] = sums.get(k, 0.0) + float(v)
+            sums[k] = sums.get(k, 0.0) + float(v.detach())
         n += 1
     out = {k: v / max(n, 1) for k, v in sums.items()}
     out["iters"] = n

@@ -33,6 +33,7 @@ class ModelConfig:
     width: int = 64  # neck and head channels
     head_blocks: int = 2
     strides: tuple[int, int, int] = (8, 16, 32)
+    width_mult: float = 1.0  # < 1: thinner trunk initialised from the 1.0 ImageNet weights
     extra: dict = field(default_factory=dict)
 
 
@@ -41,6 +42,9 @@ _REGISTRY: dict[str, ModelConfig] = {
     "mbv2-fpn-s": ModelConfig(taps=(6, 13, 14), width=64, head_blocks=2),
     # medium: the full stride-32 stage (up to the 320-channel block), wider neck.
     "mbv2-fpn-m": ModelConfig(taps=(6, 13, 17), width=96, head_blocks=2),
+    # half-width trunk (channels chosen from the ImageNet 1.0 weights by BN scale)
+    "mbv2h-fpn-s": ModelConfig(taps=(6, 13, 14), width=64, head_blocks=2, width_mult=0.5),
+    "mbv2h-fpn-m": ModelConfig(taps=(6, 13, 17), width=64, head_blocks=2, width_mult=0.5),
     # tiny: for tests and smoke runs (random init is fine), narrow neck, one head block.
     "mbv2-fpn-t": ModelConfig(taps=(6, 13, 14), width=32, head_blocks=1),
 }
@@ -78,12 +82,16 @@ def dw_sep(cin: int, cout: int, s: int = 1) -> nn.Sequential:
 class MobileNetV2Trunk(nn.Module):
     """MobileNetV2 ``features`` up to the last tap; returns the tapped maps."""
 
-    def __init__(self, taps: tuple[int, ...], pretrained: bool):
+    def __init__(self, taps: tuple[int, ...], pretrained: bool, width_mult: float = 1.0):
         super().__init__()
         import torchvision
-        net = torchvision.models.mobilenet_v2()
+        net = torchvision.models.mobilenet_v2(width_mult=width_mult)
         if pretrained:
-            net.load_state_dict(torch.load(_mobilenet_v2_weights(), map_location="cpu", weights_only=True))
+            state = torch.load(_mobilenet_v2_weights(), map_location="cpu", weights_only=True)
+            if width_mult != 1.0:
+                from .prune import slim_mobilenet_v2_state
+                state = slim_mobilenet_v2_state(state, net.state_dict())
+            net.load_state_dict(state)
         self.features = net.features[: max(taps) + 1]
         self.taps = tuple(taps)
         with torch.no_grad():
@@ -158,7 +166,7 @@ class Detector(nn.Module):
             raise ValueError(f"unknown backbone {cfg.backbone!r}")
         self.name, self.cfg, self.num_classes = name, cfg, num_classes
         self.strides = cfg.strides
-        self.backbone = MobileNetV2Trunk(cfg.taps, pretrained)
+        self.backbone = MobileNetV2Trunk(cfg.taps, pretrained, cfg.width_mult)
         self.neck = PAN(self.backbone.channels, cfg.width)
         self.head = Head(cfg.width, num_classes, cfg.head_blocks, cfg.strides)
 
