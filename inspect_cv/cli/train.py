@@ -21,6 +21,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     d.add_argument("overrides", nargs="*", metavar="key=value",
                    help="config overrides with dotted keys, e.g. train.epochs=5 data.input_size=640")
     d.set_defaults(func=run)
+    from . import train_reid
+
+    train_reid.add_reid_parser(kinds)
     return p
 
 
