@@ -521,3 +521,117 @@ __all__ = ["ContainerScanInput", "read_container_scan", "estimate_air", "low_par
            "attenuation", "ContainerBody", "locate_container", "InteriorAnalysis",
            "analyse_interior", "cargo_features", "verify_empty", "estimate_mass",
            "load_calibration", "DEFAULT_CALIBRATION", "CALIBRATION_FILE"]
+
+
+# -------------------------------------------------------------------------- pipeline
+class ScanView:
+    """A lazy, windowed (H, W, 3) uint8 view of a scan for the detector.
+
+    Slicing ``view[y1:y2, x1:x2]`` converts only that crop: high-energy attenuation in a
+    log window ``255 (1 - (A / a_max) ** gamma)`` (dark = dense, the display of
+    inspection consoles and of :func:`inspect_cv.container.synth.preview_grey`), so a
+    tiled detector never needs a converted copy of the whole scan. Set the window with
+    the model card's ``extra["container_window"] = {"a_max": ..., "gamma": ...}``.
+    """
+
+    def __init__(self, scan: ContainerScanInput, a_max: float = 9.0, gamma: float = 0.5):
+        self.scan = scan
+        self.a_max = float(a_max)
+        self.gamma = float(gamma)
+        self.shape = (scan.high.shape[0], scan.high.shape[1], 3)
+        self.ndim = 3
+        self.dtype = np.dtype(np.uint8)
+        scale = float(scan.air_high - scan.dark)
+        # 65536-entry LUT: uint16 counts -> display grey, one gather per crop
+        t = np.clip((np.arange(65536, dtype=np.float64) - scan.dark) / scale, 1e-5, 1.0)
+        v = 1.0 - np.clip(-np.log(t) / self.a_max, 0, 1) ** self.gamma
+        self._lut = np.clip(255 * v + 0.5, 0, 255).astype(np.uint8)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key, slice(None))
+        g = self._lut[self.scan.high[key[0], key[1]]]
+        return np.repeat(g[..., None], 3, axis=-1)
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[:, :]
+        return out if dtype is None else out.astype(dtype)
+
+
+@dataclass(eq=False)
+class ContainerInspection:
+    """Everything one scan gave: container body, physics analysis, detections (None
+    without a detector), declaration check (None without a manifest), timings (ms)."""
+
+    scan: ContainerScanInput
+    body: ContainerBody
+    analysis: InteriorAnalysis
+    detections: object | None
+    detector_name: str
+    declaration: dict | None
+    timings_ms: dict = field(default_factory=dict)
+    alarm: bool | None = None
+
+    def to_record(self) -> dict:
+        """The JSON Lines object of ``inspect-cv scan-container`` (like ``detect``)."""
+        a = self.analysis
+        h, w = self.scan.shape
+        rec = {"image": self.scan.path, "width": int(w), "height": int(h),
+               "detector": self.detector_name,
+               "detections": None if self.detections is None else self.detections.to_records(),
+               "alarm": self.alarm,
+               "empty": a.empty_dict(),
+               "mass_kg": round(a.mass_kg, 1), "mass_sigma_kg": round(a.mass_sigma_kg, 1),
+               "metal_fraction": round(a.metal_fraction, 3),
+               "container": self.body.to_dict(),
+               "pixel_mm": self.scan.pixel_mm, "pixel_mm_source": self.scan.pixel_mm_source,
+               "dual_energy": self.scan.dual,
+               "declaration": self.declaration,
+               "ms": round(sum(self.timings_ms.values()), 2),
+               "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}
+        if self.scan.low_path:
+            rec["low_image"] = self.scan.low_path
+        return rec
+
+
+def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou=None):
+    """Tiled detection over the windowed scan (tiles converted on the fly)."""
+    win = dict((getattr(detector, "card", None) and detector.card.extra or {}).get("container_window", {}))
+    view = ScanView(scan, **win)
+    tiler = detector.tiler(tile, view.shape)
+    if tiler is None:
+        return detector.predict_tiles([view[:, :]], conf=conf, iou=iou)[0]
+    return tiler.predict(view, conf=conf, iou=iou)
+
+
+def inspect_container(scan: ContainerScanInput, detector=None, manifest: dict | None = None,
+                      calibration: dict | None = None, tile="auto", conf: float | None = None,
+                      iou: float | None = None) -> ContainerInspection:
+    """The whole inspection of one scan: container localisation, empty verification,
+    mass estimate, optional tiled detection and optional declaration check."""
+    import time
+
+    from .declaration import check_declaration, classify_cargo
+
+    cal = calibration or load_calibration()
+    t0 = time.perf_counter()
+    body, analysis = analyse_interior(scan, calibration=cal)
+    t1 = time.perf_counter()
+    timings = {"physics": (t1 - t0) * 1000}
+    det, name, alarm = None, "none", None
+    if detector is not None:
+        det = run_detector(detector, scan, tile, conf, iou)
+        name = getattr(getattr(detector, "card", None), "name", type(detector).__name__)
+        alarm = bool(detector.alarm(det)) if hasattr(detector, "alarm") else len(det) > 0
+        timings["detector"] = (time.perf_counter() - t1) * 1000
+    if not analysis.empty:
+        analysis.features["category"] = classify_cargo(analysis.features, cal.get("classifier"))["category"]
+    decl = None
+    if manifest is not None:
+        result = {"empty": analysis.empty, "mass_kg": analysis.mass_kg,
+                  "mass_sigma_kg": analysis.mass_sigma_kg, "features": analysis.features}
+        decl = check_declaration(manifest, result, cal.get("classifier"))
+    return ContainerInspection(scan, body, analysis, det, name, decl, timings, alarm)
+
+
+__all__ += ["ScanView", "ContainerInspection", "inspect_container", "run_detector"]
