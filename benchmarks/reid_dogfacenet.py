@@ -1,7 +1,7 @@
 """DogFaceNet re-identification benchmark: trained embedder vs plain ImageNet features.
 
     python benchmarks/reid_dogfacenet.py --model runs/reid/dogface/dogface-reid.onnx \
-        [--data /work/shared/data/reid/dogfacenet/test] [--backbone mobilenet_v2] [--out runs/reid/dogface/bench]
+        [--data ../shared/data/reid/dogfacenet/test] [--backbone mobilenet_v2] [--out runs/reid/dogface/bench]
 
 Leave-one-out over every test image (rank-1/5, mAP, TAR at FAR 1% / 0.1%, EER) for
 (1) the trained ONNX model through the runtime ``Embedder`` and (2) the same backbone's ImageNet
@@ -42,7 +42,7 @@ def latency_ms(path: Path, size: int, threads: int, runs: int = 200, warmup: int
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True, type=Path)
-    ap.add_argument("--data", default="/work/shared/data/reid/dogfacenet/test")
+    ap.add_argument("--data", default="../shared/data/reid/dogfacenet/test")
     ap.add_argument("--backbone", default="mobilenet_v2")
     ap.add_argument("--out", type=Path, default=Path("runs/reid/dogface/bench"))
     ap.add_argument("--threads", type=int, default=2)
