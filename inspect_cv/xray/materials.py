@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from inspect_cv.errors import InputError
+from inspect_cv.lazy import LazyDict
 
 _DATA = Path(__file__).parent / "data" / "attenuation.npz"
 
@@ -174,55 +175,11 @@ _SPECS: list[tuple[str, float, str, str, dict[str, float] | None]] = [
 ]
 
 
-class _Registry(dict):
-    """Lazily filled ``name -> Material`` mapping (no table read at import time)."""
-
-    _filled = False
-
-    def _fill(self) -> None:
-        if not self._filled:
-            self._filled = True
-            for name, dens, cat, formula, comp in _SPECS:
-                dict.__setitem__(self, name, make_material(name, dens, cat, formula, comp))
-
-    def __getitem__(self, key):  # noqa: D105
-        self._fill()
-        return dict.__getitem__(self, key)
-
-    def __contains__(self, key):  # noqa: D105
-        self._fill()
-        return dict.__contains__(self, key)
-
-    def __iter__(self):  # noqa: D105
-        self._fill()
-        return dict.__iter__(self)
-
-    def __len__(self):  # noqa: D105
-        self._fill()
-        return dict.__len__(self)
-
-    def keys(self):  # noqa: D102
-        self._fill()
-        return dict.keys(self)
-
-    def values(self):  # noqa: D102
-        self._fill()
-        return dict.values(self)
-
-    def items(self):  # noqa: D102
-        self._fill()
-        return dict.items(self)
-
-    def get(self, key, default=None):  # noqa: D102
-        self._fill()
-        return dict.get(self, key, default)
-
-    def __repr__(self) -> str:
-        self._fill()
-        return dict.__repr__(self)
+def _build_materials() -> dict[str, Material]:
+    return {name: make_material(name, dens, cat, formula, comp) for name, dens, cat, formula, comp in _SPECS}
 
 
-MATERIALS: dict[str, Material] = _Registry()
+MATERIALS: dict[str, Material] = LazyDict(_build_materials)  # filled on first use
 
 
 def register_material(material: Material) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from inspect_cv.errors import InputError
+from inspect_cv.lazy import LazyDict
 from inspect_cv.xray import materials, physics
 
 DEFAULT_PROFILE = "sim-160kv-sandwich"
@@ -176,52 +177,14 @@ def _build_profiles() -> dict[str, ScannerProfile]:
     return profiles
 
 
-class _Profiles(dict):
+class _Profiles(LazyDict):
     """Lazily built ``name -> ScannerProfile`` (spectra computed on first access)."""
 
-    _filled = False
-
-    def _fill(self) -> None:
-        if not self._filled:
-            self._filled = True
-            self.update(_build_profiles())
-
-    def __getitem__(self, key):  # noqa: D105
-        self._fill()
-        if not dict.__contains__(self, key):
-            raise InputError(f"unknown scanner profile '{key}' (known: {', '.join(self)})")
-        return dict.__getitem__(self, key)
-
-    def __contains__(self, key):  # noqa: D105
-        self._fill()
-        return dict.__contains__(self, key)
-
-    def __iter__(self):  # noqa: D105
-        self._fill()
-        return dict.__iter__(self)
-
-    def __len__(self):  # noqa: D105
-        self._fill()
-        return dict.__len__(self)
-
-    def keys(self):  # noqa: D102
-        self._fill()
-        return dict.keys(self)
-
-    def values(self):  # noqa: D102
-        self._fill()
-        return dict.values(self)
-
-    def items(self):  # noqa: D102
-        self._fill()
-        return dict.items(self)
-
-    def get(self, key, default=None):  # noqa: D102
-        self._fill()
-        return dict.get(self, key, default)
+    def __missing__(self, key):
+        raise InputError(f"unknown scanner profile '{key}' (known: {', '.join(self)})")
 
 
-PROFILES: dict[str, ScannerProfile] = _Profiles()
+PROFILES: dict[str, ScannerProfile] = _Profiles(_build_profiles)
 
 
 def random_profile(rng: np.random.Generator | None = None,
