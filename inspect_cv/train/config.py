@@ -115,9 +115,10 @@ def validate(cfg: dict) -> dict:
     return cfg
 
 
-def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> dict:
-    """Defaults <- YAML file ``path`` <- overrides, validated."""
-    cfg = copy.deepcopy(DEFAULTS)
+def read_yaml_config(path: str | Path | None, overrides: Iterable[str], defaults: dict,
+                     validator) -> dict:
+    """``defaults`` <- YAML file ``path`` <- ``key=value`` overrides, then ``validator(cfg)``."""
+    cfg = copy.deepcopy(defaults)
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -132,7 +133,12 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> dict:
             raise ConfigError(f"{p}: the top level must be a mapping")
         cfg = _merge(cfg, data, str(p))
     cfg = apply_overrides(cfg, overrides)
-    return validate(cfg)
+    return validator(cfg)
+
+
+def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> dict:
+    """Detection config: defaults <- YAML file ``path`` <- overrides, validated."""
+    return read_yaml_config(path, overrides, DEFAULTS, validate)
 
 
 def save_config(cfg: dict, path: str | Path) -> None:

@@ -5,15 +5,13 @@ resolved config is saved in the run folder and in every checkpoint.
 """
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
 
 from inspect_cv.errors import ConfigError
 
-from ..config import NORMALIZE, _merge, apply_overrides, save_config  # noqa: F401 - re-exported
+from ..config import NORMALIZE, apply_overrides, read_yaml_config, save_config  # noqa: F401 - re-exported
 
 DEFAULTS: dict[str, Any] = {
     "name": "reid",
@@ -90,19 +88,5 @@ def validate(cfg: dict) -> dict:
 
 
 def load_reid_config(path: str | Path | None, overrides: Iterable[str] = ()) -> dict:
-    """Defaults <- YAML file ``path`` <- overrides, validated."""
-    cfg = copy.deepcopy(DEFAULTS)
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"{p}: no such config file")
-        try:
-            data = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            line = getattr(getattr(e, "problem_mark", None), "line", None)
-            raise ConfigError(f"{p}:{line + 1}: invalid YAML" if line is not None else f"{p}: invalid YAML") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{p}: the top level must be a mapping")
-        cfg = _merge(cfg, data, str(p))
-    cfg = apply_overrides(cfg, overrides)
-    return validate(cfg)
+    """Re-id config: defaults <- YAML file ``path`` <- overrides, validated."""
+    return read_yaml_config(path, overrides, DEFAULTS, validate)
