@@ -12,8 +12,6 @@ shards the data with a ``DistributedSampler`` and lets rank 0 alone write files.
 from __future__ import annotations
 
 import json
-import math
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +22,10 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
 
-from inspect_cv.errors import ConfigError, ModelError
+from inspect_cv.errors import ConfigError
 from inspect_cv.formats.core import DetectionDataset
 
+from .common import dist_info, load_checkpoint, lr_lambda, restore, save_checkpoint, select_device  # noqa: F401
 from .config import save_config
 from .criterion import DetectionCriterion
 from .data import DetectionTorchDataset, MixedDataset, build_augment, collate, resolve_sampler
@@ -42,17 +41,6 @@ class TrainResult:
     best_checkpoint: Path
     last_checkpoint: Path
     history: list[dict] = field(default_factory=list)
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint with ``weights_only=True`` (no pickled code)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ModelError(f"{p}: no such checkpoint")
-    try:
-        return torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch raises many types for a bad file
-        raise ModelError(f"{p}: not a readable checkpoint ({e.__class__.__name__})") from None
 
 
 def model_from_checkpoint(ckpt: dict, use_ema: bool = True) -> torch.nn.Module:
@@ -83,27 +71,6 @@ def load_dataset(spec: str | Path, fmt: str = "auto") -> DetectionDataset:
     return read_dataset(p, fmt)
 
 
-def _dist_info() -> tuple[int, int, bool]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-        return dist.get_rank(), world, True
-    if dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size(), False
-    return 0, 1, False
-
-
-def _device(name: str, rank: int) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        local = int(os.environ.get("LOCAL_RANK", rank))
-        torch.cuda.set_device(local)
-        return torch.device("cuda", local)
-    return torch.device(name)
-
-
 def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     decay, no_decay = [], []
     for name, p in model.named_parameters():
@@ -113,21 +80,6 @@ def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def _lr_lambda(total: int, warmup: int, min_ratio: float) -> Callable[[int], float]:
-    def f(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        t = min(1.0, (step - warmup) / max(1, total - warmup))
-        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t))
-    return f
-
-
-def _save(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def train_detect(cfg: dict, train_data: DetectionDataset | None = None, val_data: DetectionDataset | None = None,
                  progress: Callable | None = None, log: Callable[[str], None] | None = None) -> TrainResult:
     """Train a detector per ``cfg`` (see :func:`inspect_cv.train.config.load_config`).
@@ -135,7 +87,7 @@ def train_detect(cfg: dict, train_data: DetectionDataset | None = None, val_data
     ``train_data``/``val_data`` override ``data.train``/``data.val``. ``log`` receives one
     line per epoch (rank 0 only). Resumes from ``last.pt`` when ``resume`` is true.
     """
-    rank, world, owns_group = _dist_info()
+    rank, world, owns_group = dist_info()
     try:
         return _train(cfg, train_data, val_data, progress if rank == 0 else None,
                       log if rank == 0 else None, rank, world)
@@ -184,7 +136,7 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult
         val_loader = DataLoader(val_set, int(cfg["eval"]["batch_size"]), sampler=SequentialSampler(val_set),
                                 num_workers=workers, collate_fn=collate)
 
-    device = _device(cfg["device"], rank)
+    device = select_device(cfg["device"], rank)
     mcfg = cfg["model"]
     model = create_model(mcfg["name"], len(classes), pretrained=bool(mcfg["pretrained"])).to(device)
     criterion = DetectionCriterion(len(classes), **cfg["loss"])
@@ -198,20 +150,13 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult
     iters = len(loader) if int(tcfg["max_iters_per_epoch"]) <= 0 else min(len(loader), int(tcfg["max_iters_per_epoch"]))
     total = int(tcfg["epochs"]) * iters
     warmup = min(int(tcfg["warmup_iters"]), max(1, total // 3))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total, warmup, float(tcfg["min_lr_ratio"])))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total, warmup, float(tcfg["min_lr_ratio"])))
 
     run_dir = Path(cfg["output_dir"]) / str(cfg["name"])
     last, best = run_dir / "last.pt", run_dir / "best.pt"
     start_epoch, best_metric, best_epoch, history = 0, -1.0, -1, []
     if cfg["resume"] and last.is_file():
-        ck = load_checkpoint(last)
-        model.load_state_dict(ck["model"])
-        optimizer.load_state_dict(ck["optimizer"])
-        scheduler.load_state_dict(ck["scheduler"])
-        if ema is not None and ck.get("ema"):
-            ema.load_state_dict(ck["ema"])
-        start_epoch, best_metric, best_epoch = ck["epoch"] + 1, ck["best_metric"], ck["best_epoch"]
-        history = list(ck.get("history", []))
+        start_epoch, best_metric, best_epoch, history = restore(last, model, optimizer, scheduler, ema)
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir / "config.yaml")
@@ -243,9 +188,9 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult
                   "epoch": epoch, "best_metric": best_metric, "best_epoch": best_epoch,
                   "config": cfg, "classes": classes, "model_name": mcfg["name"], "input_size": size,
                   "history": history}
-            _save(ck, last)
+            save_checkpoint(ck, last)
             if improved:
-                _save(ck, best)
+                save_checkpoint(ck, best)
             with open(run_dir / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")
             if log is not None:

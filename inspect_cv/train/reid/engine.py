@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from inspect_cv.errors import ConfigError
 from inspect_cv.evaluation.reid import IdentitySet, evaluate_embeddings
 
-from ..detect import _device, _dist_info, _lr_lambda, _save, load_checkpoint
+from ..common import dist_info, load_checkpoint, lr_lambda, restore, save_checkpoint, select_device  # noqa: F401
 from ..ema import ModelEMA
 from .config import save_config
 from .data import ReidDataset, build_augment, read_identity_folder, split_identities
@@ -176,7 +176,7 @@ def train_reid(cfg: dict, train_data: IdentitySet | None = None, val_data: Ident
     ``train_data``/``val_data`` override ``data.train``/``data.val``. ``log`` receives one line
     per epoch (rank 0 only). Resumes from ``last.pt`` when ``resume`` is true.
     """
-    rank, world, owns_group = _dist_info()
+    rank, world, owns_group = dist_info()
     try:
         return _train(cfg, train_data, val_data, progress if rank == 0 else None,
                       log if rank == 0 else None, rank, world)
@@ -204,7 +204,7 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> ReidTrainRe
     if val_data is not None and rank == 0 and int(cfg["eval"]["every"]) > 0:
         val_set = ReidDataset(val_data, size, None, bool(dcfg["cache"])).preload(progress)
 
-    device = _device(cfg["device"], rank)
+    device = select_device(cfg["device"], rank)
     model = create_embedder(mcfg["name"], int(mcfg["dim"]), bool(mcfg["pretrained"]), mcfg["pool"],
                             float(mcfg["dropout"]), size).to(device)
     criterion = build_criterion(cfg["loss"], train_data.num_identities, int(mcfg["dim"])).to(device)
@@ -218,21 +218,14 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> ReidTrainRe
                                                 float(tcfg["weight_decay"])), lr=lr)
     total = int(tcfg["epochs"]) * len(sampler)
     warmup = min(int(tcfg["warmup_iters"]), max(1, total // 3))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total, warmup, float(tcfg["min_lr_ratio"])))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total, warmup, float(tcfg["min_lr_ratio"])))
 
     run_dir = Path(cfg["output_dir"]) / str(cfg["name"])
     last, best = run_dir / "last.pt", run_dir / "best.pt"
     start_epoch, best_metric, best_epoch, history = 0, -1.0, -1, []
     if cfg["resume"] and last.is_file():
-        ck = load_checkpoint(last)
-        model.load_state_dict(ck["model"])
-        criterion.load_state_dict(ck["criterion"])
-        optimizer.load_state_dict(ck["optimizer"])
-        scheduler.load_state_dict(ck["scheduler"])
-        if ema is not None and ck.get("ema"):
-            ema.load_state_dict(ck["ema"])
-        start_epoch, best_metric, best_epoch = ck["epoch"] + 1, ck["best_metric"], ck["best_epoch"]
-        history = list(ck.get("history", []))
+        start_epoch, best_metric, best_epoch, history = restore(last, model, optimizer, scheduler, ema,
+                                                                criterion=criterion)
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir / "config.yaml")
@@ -257,9 +250,9 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> ReidTrainRe
                   "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                   "epoch": epoch, "best_metric": best_metric, "best_epoch": best_epoch, "config": cfg,
                   "input_size": size, "identities": list(train_data.names), "history": history}
-            _save(ck, last)
+            save_checkpoint(ck, last)
             if improved:
-                _save(ck, best)
+                save_checkpoint(ck, best)
             with open(run_dir / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")
             if log is not None:
