@@ -102,6 +102,14 @@ def merge_tile_detections(
     tile_id = np.concatenate(parts_tile)
     cut = np.concatenate(parts_cut)
 
+    # Pairs that may belong to one object: same class, different tiles, boxes touching.
+    # (Computed once; the groups then grow along these links only.)
+    t = edge_tol
+    touch = ~((boxes[:, None, 0] > boxes[None, :, 2] + t) | (boxes[:, None, 2] < boxes[None, :, 0] - t)
+              | (boxes[:, None, 1] > boxes[None, :, 3] + t) | (boxes[:, None, 3] < boxes[None, :, 1] - t))
+    touch &= (labels[:, None] == labels[None, :]) & (tile_id[:, None] != tile_id[None, :])
+    neighbours = [np.flatnonzero(row).tolist() for row in touch]
+
     order = np.argsort(-scores, kind="stable")
     alive = np.ones(len(boxes), bool)
     out_b, out_s, out_l = [], [], []
@@ -112,25 +120,25 @@ def merge_tile_detections(
         group_box = boxes[i].copy()
         group_tiles = {int(tile_id[i])}
         group_cut = cut[i].copy()
-        changed = True
-        while changed:  # grow the group until no further box joins it
-            changed = False
-            cand = np.nonzero(alive & (labels == labels[i]))[0]
-            cand = cand[~np.isin(tile_id[cand], list(group_tiles))]  # one box per object per tile
-            if cand.size == 0:
+        frontier = [int(i)]
+        while frontier:  # grow the group along touching links until no further box joins
+            # one box per object per tile: boxes from tiles already in the group cannot join
+            cand = list(dict.fromkeys(int(j) for k in frontier for j in neighbours[k]
+                                      if alive[j] and int(tile_id[j]) not in group_tiles))
+            frontier = []
+            if not cand:
                 break
             ious = box_iou(group_box[None], boxes[cand])[0]
             ioss = box_ios(group_box[None], boxes[cand])[0]
             for j, v_iou, v_ios in zip(cand, ious, ioss):
                 if int(tile_id[j]) in group_tiles:
                     continue
-                join = v_iou > iou or v_ios > ios or (
-                    _touch(group_box, boxes[j]) and _cut_pair(group_box, group_cut, boxes[j], cut[j], ios))
+                join = v_iou > iou or v_ios > ios or _cut_pair(group_box, group_cut, boxes[j], cut[j], ios)
                 if join:
                     alive[j] = False
                     group_box, group_cut = _union(group_box, group_cut, boxes[j], cut[j])
                     group_tiles.add(int(tile_id[j]))
-                    changed = True
+                    frontier.append(int(j))
         out_b.append(group_box)
         out_s.append(scores[i])
         out_l.append(labels[i])
@@ -144,10 +152,6 @@ def _union(a, a_cut, b, b_cut):
     cut = np.array([a_cut[0] if a[0] <= b[0] else b_cut[0], a_cut[1] if a[1] <= b[1] else b_cut[1],
                     a_cut[2] if a[2] >= b[2] else b_cut[2], a_cut[3] if a[3] >= b[3] else b_cut[3]])
     return box, cut
-
-
-def _touch(a: np.ndarray, b: np.ndarray, tol: float = 2.0) -> bool:
-    return not (a[2] < b[0] - tol or b[2] < a[0] - tol or a[3] < b[1] - tol or b[3] < a[1] - tol)
 
 
 def _cut_pair(a: np.ndarray, a_cut: np.ndarray, b: np.ndarray, b_cut: np.ndarray, ios: float) -> bool:
