@@ -109,3 +109,11 @@ def test_console_entry_point_runs(grid_model, scans):
     dbg = subprocess.run([sys.executable, "-m", "inspect_cv", "--debug", "detect", str(scans / "a.png"), "--model",
                           "nope"], capture_output=True, text=True, cwd=ROOT)
     assert "Traceback" in dbg.stderr
+
+
+def test_demo_runs_the_shipped_baggage_model(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("INSPECT_CV_MODELS", raising=False)
+    code, out, err = run_cli(capsys, "demo", "--out", tmp_path)
+    assert code == 0
+    assert "synthetic_bag_1_pseudocolour.jpg" in out and "1 of 1 demos ran" in err
+    assert len(list((tmp_path / "baggage").glob("*.png"))) == 5

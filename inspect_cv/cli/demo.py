@@ -38,6 +38,8 @@ def demo_baggage(out: Path, device: str) -> bool:
     except ModelNotFoundError:
         print("the 'baggage' model is not shipped yet: nothing to run (no result is made up)")
         return False
+    print(f"model: baggage v{detector.card.version}: {detector.card.description}")
+    print("true labels of the samples: " + str(SAMPLES / "baggage" / "truth.json"))
     rows = []
     for f in files:
         rec = detect_one(detector, str(f), None, None, "auto", out / "baggage")

@@ -1,0 +1,54 @@
+"""Put held-out evaluation results into an exported model's card (inside the ONNX file and
+its sidecars), so that the card reports metrics on data never trained on.
+
+    python training/finalize_card.py MODEL.onnx --metrics NAME=DIR/metrics.json [...] \
+        [--training-data JSON] [--version V] [--description TEXT]
+
+Each ``--metrics NAME=FILE`` adds ``metrics[NAME]`` with the summary of an
+``inspect-cv evaluate --out DIR`` run (mAP, per-class AP, alarm rates).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import onnx
+
+from inspect_cv.runtime.card import ModelCard, embed_card, write_sidecars
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", type=Path)
+    ap.add_argument("--metrics", action="append", default=[], metavar="NAME=FILE")
+    ap.add_argument("--training-data", default=None, help="JSON replacing the card's training_data")
+    ap.add_argument("--version", default=None)
+    ap.add_argument("--description", default=None)
+    args = ap.parse_args()
+
+    model = onnx.load(str(args.model))
+    meta = {p.key: p.value for p in model.metadata_props}
+    card = ModelCard.from_metadata(meta, source=str(args.model))
+    metrics = {"selection": card.metrics} if card.metrics else {}
+    for item in args.metrics:
+        name, path = item.split("=", 1)
+        m = json.loads(Path(path).read_text())
+        metrics[name] = {k: m[k] for k in ("map50", "map50_95", "alarm", "n_images", "n_threat_images",
+                                           "n_benign_images", "n_boxes") if k in m}
+        metrics[name]["per_class_ap50"] = {c: round(v["ap50"], 4) for c, v in m["per_class"].items()}
+    card.metrics = metrics
+    if args.training_data:
+        card.training_data = json.loads(args.training_data)
+    if args.version:
+        card.version = args.version
+    if args.description:
+        card.description = args.description
+    embed_card(model, card)
+    onnx.save(model, str(args.model))
+    write_sidecars(args.model, card)
+    print(f"card of {args.model} updated: {', '.join(metrics)}")
+
+
+if __name__ == "__main__":
+    main()
