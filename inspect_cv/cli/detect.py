@@ -6,12 +6,12 @@ run goes on. Exit code 0 unless the usage is wrong (2) or every input failed (1)
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
-from ..errors import InputError, InspectCVError
+from ..errors import InspectCVError
+from ._jsonl import write_records
 
 
 def register(sub) -> None:
@@ -69,7 +69,6 @@ def detect_one(detector, path: str, conf, iou, tile, save_vis: Path | None) -> d
 
 def run(args) -> int:
     from .. import load
-    from ..progress import progress
 
     if args.conf is not None and not 0 <= args.conf <= 1 or args.iou is not None and not 0 <= args.iou <= 1:
         print("inspect-cv detect: error: --conf and --iou must lie in [0, 1]", file=sys.stderr)
@@ -83,26 +82,11 @@ def run(args) -> int:
             return 2
     detector = load(args.model, device=args.device, threads=args.threads)
     items = expand_inputs(args.inputs)
-    out = open(args.out, "w") if args.out else sys.stdout
-    n_ok = n_alarm = 0
-    total_ms = 0.0
-    try:
-        for path, error in progress(items, desc="detect", enabled=None if len(items) > 1 else False):
-            if error is None:
-                try:
-                    record = detect_one(detector, path, args.conf, args.iou, tile, args.save_vis)
-                    n_ok += 1
-                    n_alarm += record["alarm"]
-                    total_ms += record["ms"]
-                except InputError as e:
-                    record = {"image": path, "error": str(e)}
-            else:
-                record = {"image": path, "error": error}
-            out.write(json.dumps(record) + "\n")
-            out.flush()
-    finally:
-        if args.out:
-            out.close()
+    records = write_records(items, lambda path: detect_one(detector, path, args.conf, args.iou, tile, args.save_vis),
+                            args.out, "detect")
+    done = [r for r in records if "error" not in r]
+    n_ok, n_alarm = len(done), sum(r["alarm"] for r in done)
+    total_ms = sum(r["ms"] for r in done)
     n_err = len(items) - n_ok
     mean = f", {total_ms / n_ok:.1f} ms/image" if n_ok else ""
     print(f"inspect-cv detect: {len(items)} inputs, {n_ok} processed, {n_alarm} alarms, {n_err} errors{mean}",

@@ -79,7 +79,7 @@ def _manifest_for(path: str, args) -> dict | None:
 
 def run(args) -> int:
     from ..container.inspect import inspect_container, read_container_scan
-    from ..progress import progress
+    from ._jsonl import write_records
 
     if args.conf is not None and not 0 <= args.conf <= 1:
         print("inspect-cv scan-container: error: --conf must lie in [0, 1]", file=sys.stderr)
@@ -102,35 +102,23 @@ def run(args) -> int:
         from .. import load
 
         detector = load(args.model, device=args.device)
-    out = open(args.out, "w") if args.out else sys.stdout
-    n_ok = n_loaded = n_bad_decl = 0
-    try:
-        for path, error in progress(items, desc="containers", enabled=None if len(items) > 1 else False):
-            if error is None:
-                try:
-                    scan = read_container_scan(path, args.low, pixel_mm=args.pixel_mm, profile=args.profile)
-                    insp = inspect_container(scan, detector, _manifest_for(path, args), tile=tile,
-                                             conf=args.conf)
-                    record = insp.to_record()
-                    if args.save_vis is not None:
-                        from ..container.overview import render_overview
-                        from ..io import write_image
 
-                        args.save_vis.mkdir(parents=True, exist_ok=True)
-                        write_image(args.save_vis / (Path(path).name.split(".")[0] + ".png"),
-                                    render_overview(insp))
-                    n_ok += 1
-                    n_loaded += not insp.analysis.empty
-                    n_bad_decl += bool(insp.declaration and not insp.declaration["consistent"])
-                except InputError as e:
-                    record = {"image": path, "error": str(e)}
-            else:
-                record = {"image": path, "error": error}
-            out.write(json.dumps(record) + "\n")
-            out.flush()
-    finally:
-        if args.out:
-            out.close()
+    def process(path: str) -> dict:
+        scan = read_container_scan(path, args.low, pixel_mm=args.pixel_mm, profile=args.profile)
+        insp = inspect_container(scan, detector, _manifest_for(path, args), tile=tile, conf=args.conf)
+        if args.save_vis is not None:
+            from ..container.overview import render_overview
+            from ..io import write_image
+
+            args.save_vis.mkdir(parents=True, exist_ok=True)
+            write_image(args.save_vis / (Path(path).name.split(".")[0] + ".png"), render_overview(insp))
+        return insp.to_record()
+
+    records = write_records(items, process, args.out, "containers")
+    done = [r for r in records if "error" not in r]
+    n_ok = len(done)
+    n_loaded = sum(not r["empty"]["verdict"] for r in done)
+    n_bad_decl = sum(bool(r.get("declaration") and not r["declaration"]["consistent"]) for r in done)
     print(f"inspect-cv scan-container: {len(items)} scans, {n_ok} processed, {n_loaded} loaded, "
           f"{n_bad_decl} inconsistent declarations, {len(items) - n_ok} errors", file=sys.stderr)
     return 0 if n_ok else 1
