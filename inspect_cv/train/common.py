@@ -72,3 +72,15 @@ def restore(path: Path, model, optimizer, scheduler, ema=None, **modules) -> tup
     if ema is not None and ck.get("ema"):
         ema.load_state_dict(ck["ema"])
     return ck["epoch"] + 1, ck["best_metric"], ck["best_epoch"], list(ck.get("history", []))
+
+
+def run_distributed(train_fn, cfg, train_data, val_data, progress, log):
+    """Call ``train_fn(cfg, train_data, val_data, progress, log, rank, world)`` in this process's
+    DDP rank (set up from the torchrun environment); only rank 0 gets progress and log."""
+    rank, world, owns_group = dist_info()
+    try:
+        return train_fn(cfg, train_data, val_data, progress if rank == 0 else None,
+                        log if rank == 0 else None, rank, world)
+    finally:
+        if owns_group:
+            dist.destroy_process_group()

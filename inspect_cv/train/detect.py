@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sequ
 from inspect_cv.errors import ConfigError
 from inspect_cv.formats.core import DetectionDataset
 
-from .common import dist_info, load_checkpoint, lr_lambda, restore, save_checkpoint, select_device  # noqa: F401
+from .common import load_checkpoint, lr_lambda, run_distributed, restore, save_checkpoint, select_device  # noqa: F401
 from .config import save_config
 from .criterion import DetectionCriterion
 from .data import DetectionTorchDataset, MixedDataset, build_augment, collate, resolve_sampler
@@ -87,13 +87,7 @@ def train_detect(cfg: dict, train_data: DetectionDataset | None = None, val_data
     ``train_data``/``val_data`` override ``data.train``/``data.val``. ``log`` receives one
     line per epoch (rank 0 only). Resumes from ``last.pt`` when ``resume`` is true.
     """
-    rank, world, owns_group = dist_info()
-    try:
-        return _train(cfg, train_data, val_data, progress if rank == 0 else None,
-                      log if rank == 0 else None, rank, world)
-    finally:
-        if owns_group:
-            dist.destroy_process_group()
+    return run_distributed(_train, cfg, train_data, val_data, progress, log)
 
 
 def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult:

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from inspect_cv.errors import ConfigError
 from inspect_cv.evaluation.reid import IdentitySet, evaluate_embeddings
 
-from ..common import dist_info, load_checkpoint, lr_lambda, restore, save_checkpoint, select_device  # noqa: F401
+from ..common import load_checkpoint, lr_lambda, run_distributed, restore, save_checkpoint, select_device  # noqa: F401
 from ..ema import ModelEMA
 from .config import save_config
 from .data import ReidDataset, build_augment, read_identity_folder, split_identities
@@ -176,13 +176,7 @@ def train_reid(cfg: dict, train_data: IdentitySet | None = None, val_data: Ident
     ``train_data``/``val_data`` override ``data.train``/``data.val``. ``log`` receives one line
     per epoch (rank 0 only). Resumes from ``last.pt`` when ``resume`` is true.
     """
-    rank, world, owns_group = dist_info()
-    try:
-        return _train(cfg, train_data, val_data, progress if rank == 0 else None,
-                      log if rank == 0 else None, rank, world)
-    finally:
-        if owns_group:
-            dist.destroy_process_group()
+    return run_distributed(_train, cfg, train_data, val_data, progress, log)
 
 
 def _train(cfg, train_data, val_data, progress, log, rank, world) -> ReidTrainResult:
