@@ -28,8 +28,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def expand_inputs(inputs: list[str]) -> list[tuple[str, str | None]]:
-    """(path, error) pairs: folders are walked, unusable arguments carry an error."""
+def expand_inputs(inputs: list[str], keep=None, what: str = "image") -> list[tuple[str, str | None]]:
+    """(path, error) pairs: folders are walked (files passing ``keep``), unusable arguments
+    carry an error."""
     from ..io import iter_image_files
 
     out: list[tuple[str, str | None]] = []
@@ -38,9 +39,9 @@ def expand_inputs(inputs: list[str]) -> list[tuple[str, str | None]]:
         if not p.exists():
             out.append((raw, "no such file or folder"))
         elif p.is_dir():
-            files = iter_image_files([p])
+            files = [f for f in iter_image_files([p]) if keep is None or keep(f)]
             if not files:
-                out.append((raw, "folder holds no supported image files"))
+                out.append((raw, f"folder holds no supported {what} files"))
             out.extend((str(f), None) for f in files)
         else:
             out.append((raw, None))

@@ -37,23 +37,11 @@ def register(sub) -> None:
 
 
 def expand_scans(inputs: list[str]) -> list[tuple[str, str | None]]:
-    """(path, error) per scan: folders give their ``*_high`` files (or all images when
-    none is named so); ``*_low`` files are skipped (read with their partner)."""
-    from ..io import iter_image_files
+    """(path, error) per scan: folders give their image files except ``*_low`` ones (those are
+    read with their ``*_high`` partner)."""
+    from .detect import expand_inputs
 
-    out: list[tuple[str, str | None]] = []
-    for raw in inputs:
-        p = Path(raw)
-        if not p.exists():
-            out.append((raw, "no such file or folder"))
-        elif p.is_dir():
-            files = [f for f in iter_image_files([p]) if not Path(f).name.split(".")[0].endswith("_low")]
-            if not files:
-                out.append((raw, "folder holds no supported scan files"))
-            out.extend((str(f), None) for f in files)
-        else:
-            out.append((raw, None))
-    return out
+    return expand_inputs(inputs, keep=lambda f: not Path(f).name.split(".")[0].endswith("_low"), what="scan")
 
 
 def _manifest_for(path: str, args) -> dict | None:
