@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from inspect_cv.errors import DatasetError, InputError
 from inspect_cv.evaluation.reid import (equal_error_rate, evaluate_embeddings, pair_scores, ranking_metrics,
+                                        session_query_mask,
                                         read_identity_folder, roc_curve, save_plots, split_query_gallery,
                                         tar_at_far)
 
@@ -63,6 +64,32 @@ def test_query_gallery_protocol():
         evaluate_embeddings(emb, labels, "query-gallery")
     with pytest.raises(InputError):
         evaluate_embeddings(emb, labels, "nope")
+
+
+def test_sessions_protocol_reads_meta_and_pairs_across_sessions(tmp_path):
+    import cv2
+
+    files = []
+    for ident in ("a", "b"):
+        (tmp_path / ident).mkdir()
+        for n in range(3):
+            cv2.imwrite(str(tmp_path / ident / f"{n}.png"), np.zeros((4, 4, 3), np.uint8))
+        files.append(dict(name=ident, images=[dict(file=f"{ident}/{n}.png", session=int(n > 0)) for n in range(3)]))
+    (tmp_path / "meta.json").write_text(json.dumps(dict(identities=files)))
+    data = read_identity_folder(tmp_path)
+    mask = session_query_mask(data)
+    assert mask.tolist() == [False, True, True, False, True, True]
+    # identity a: enrolment photo at +x, later photos near it; b: at +y
+    emb = np.array([[1, 0], [0.9, 0.1], [0.8, 0.3], [0, 1], [0.1, 0.9], [0.3, 0.8]], np.float32)
+    m = evaluate_embeddings(emb, data.labels, "sessions", query_mask=mask)
+    assert m.rank1 == 1.0 and m.n_queries == 4
+    assert m.genuine.size == 4 and m.impostor.size == 4  # query x gallery pairs only
+    (tmp_path / "meta.json").write_text(json.dumps(dict(identities=files[:1])))
+    with pytest.raises(DatasetError):
+        session_query_mask(data)
+    (tmp_path / "meta.json").unlink()
+    with pytest.raises(DatasetError):
+        session_query_mask(data)
 
 
 def test_roc_and_eer_by_hand():

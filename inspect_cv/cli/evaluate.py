@@ -21,6 +21,8 @@ def register(sub) -> None:
     p.add_argument("--conf", type=float, default=0.001, help="score threshold for mAP (keep it low)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--tile", default="auto")
+    p.add_argument("--protocol", choices=["leave-one-out", "query-gallery", "sessions"], default="leave-one-out",
+                   help="reid: leave-one-out, one gallery image per identity, or enrolment session vs later ones")
     p.set_defaults(func=run)
 
 

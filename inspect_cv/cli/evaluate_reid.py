@@ -2,7 +2,8 @@
 
 ``D`` is a folder of ``<identity>/<image>`` files (identities unseen in training). Protocol:
 leave-one-out (every image queries all the others) unless ``args.protocol`` is
-``query-gallery`` (one random gallery image per identity, the rest are queries). Writes
+``query-gallery`` (one random gallery image per identity, the rest are queries) or
+``sessions`` (enrolment session = gallery, later sessions = queries, from ``D/meta.json``). Writes
 ``metrics.json`` and ``roc.png``, ``det.png``, ``scores.png`` to ``--out`` and prints a summary.
 Torch-free: embeddings come from the ONNX runtime. ``args`` needs ``model``, ``data``, ``out``
 (or None), ``device`` (auto/cpu/cuda) and optionally ``protocol``; the ``inspect-cv evaluate``
@@ -16,7 +17,7 @@ from pathlib import Path
 def run(args) -> int:
     from .. import load
     from ..evaluation.reid import (embed_identity_set, evaluate_embeddings, read_identity_folder, save_plots,
-                                   split_query_gallery, write_metrics)
+                                   session_query_mask, split_query_gallery, write_metrics)
     from ..progress import progress
 
     device = getattr(args, "device", None)
@@ -27,7 +28,8 @@ def run(args) -> int:
     data = read_identity_folder(args.data, min_images=1)
     emb = embed_identity_set(model.embed, data, 64, progress)
     protocol = getattr(args, "protocol", None) or "leave-one-out"
-    mask = split_query_gallery(data.labels, 1, seed=0) if protocol == "query-gallery" else None
+    mask = (split_query_gallery(data.labels, 1, seed=0) if protocol == "query-gallery"
+            else session_query_mask(data) if protocol == "sessions" else None)
     metrics = evaluate_embeddings(emb, data.labels, protocol, query_mask=mask)
     print(f"{model.card.name}: {metrics.summary()}")
     out = getattr(args, "out", None)

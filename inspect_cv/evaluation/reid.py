@@ -6,9 +6,13 @@ Embeddings are compared by cosine similarity (rows are L2-normalised here). Two 
   identity has no other image are skipped.
 - ``"query-gallery"``: queries are ranked against a separate gallery (pass ``query_mask``:
   ``True`` for queries, ``False`` for gallery images; :func:`split_query_gallery` makes one).
+- ``"sessions"``: like query-gallery, with the enrolment session as gallery and the later
+  sessions as queries (:func:`session_query_mask` reads them from the data set's ``meta.json``);
+  verification pairs are then only (query, gallery) pairs: enrolment photo against a photo
+  from another day, which is what a border check does.
 
 Verification scores are all same-identity pairs (genuine) and all different-identity pairs
-(impostor) of the whole set, ``i < j``. Plots (:func:`save_plots`) import matplotlib lazily.
+(impostor) of the whole set, ``i < j`` (``"sessions"``: across query and gallery only). Plots (:func:`save_plots`) import matplotlib lazily.
 Nothing here imports torch.
 """
 from __future__ import annotations
@@ -27,7 +31,7 @@ FARS = (0.01, 0.001)
 
 __all__ = ["ReidMetrics", "IdentitySet", "evaluate_embeddings", "ranking_metrics", "roc_curve",
            "tar_at_far", "equal_error_rate", "pair_scores", "split_query_gallery", "read_identity_folder",
-           "save_plots"]
+           "session_query_mask", "save_plots"]
 
 
 # -- data: folder per identity ---------------------------------------------------------------
@@ -93,6 +97,30 @@ def split_query_gallery(labels: Sequence[int], per_identity: int = 1, seed: int 
         idx = np.flatnonzero(labels == ident)
         query[rng.permutation(idx)[:per_identity]] = False
     return query
+
+
+def session_query_mask(data: IdentitySet) -> np.ndarray:
+    """Query mask from the sessions in ``<root>/meta.json`` (written by ``inspect-cv synth horse``).
+
+    Images of session 0 (enrolment) are the gallery, images of later sessions are queries.
+    Raises :class:`DatasetError` when the file is missing, unreadable or does not list an image.
+    """
+    meta_path = Path(data.root) / "meta.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+        session = {img["file"]: int(img["session"]) for ident in meta["identities"] for img in ident["images"]}
+    except FileNotFoundError:
+        raise DatasetError("no meta.json with sessions (protocol 'sessions' needs a synthetic set "
+                           "from `inspect-cv synth horse`)", meta_path) from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DatasetError(f"unreadable sessions ({e})", meta_path) from None
+    mask = np.zeros(len(data.paths), bool)
+    for i, path in enumerate(data.paths):
+        key = Path(path).relative_to(data.root).as_posix()
+        if key not in session:
+            raise DatasetError(f"{key} is not listed in meta.json", meta_path)
+        mask[i] = session[key] > 0
+    return mask
 
 
 # -- metrics ------------------------------------------------------------------------------------
@@ -184,6 +212,17 @@ def pair_scores(emb: np.ndarray, labels: np.ndarray, max_impostors: int | None =
     return genuine, impostor
 
 
+def cross_pair_scores(q_emb: np.ndarray, q_labels: np.ndarray, g_emb: np.ndarray, g_labels: np.ndarray,
+                      max_impostors: int | None = 2_000_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine scores of every (query, gallery) pair, split into genuine and impostor."""
+    sim = (_normalise(q_emb) @ _normalise(g_emb).T).astype(np.float32)
+    same = np.asarray(q_labels)[:, None] == np.asarray(g_labels)[None, :]
+    genuine, impostor = sim[same], sim[~same]
+    if max_impostors is not None and impostor.size > max_impostors:
+        impostor = np.random.default_rng(seed).choice(impostor, max_impostors, replace=False)
+    return genuine, impostor
+
+
 def roc_curve(genuine: np.ndarray, impostor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(far, tar, thresholds)`` for "accept when score >= threshold", thresholds descending.
 
@@ -230,7 +269,8 @@ def evaluate_embeddings(emb: np.ndarray, labels: Sequence[int], protocol: str = 
                         max_impostors: int | None = 2_000_000, chunk: int = 2048) -> ReidMetrics:
     """Rank-1/5, mAP, TAR at each FAR in ``fars``, EER of embeddings ``emb`` (N, D) with identities ``labels``.
 
-    ``protocol`` is ``"leave-one-out"`` or ``"query-gallery"`` (then ``query_mask`` is required).
+    ``protocol`` is ``"leave-one-out"``, ``"query-gallery"`` or ``"sessions"`` (both need
+    ``query_mask``; ``"sessions"`` scores verification on query x gallery pairs only).
     """
     emb = _normalise(emb)
     labels = np.asarray(labels)
@@ -239,17 +279,17 @@ def evaluate_embeddings(emb: np.ndarray, labels: Sequence[int], protocol: str = 
     n_ids = int(np.unique(labels).size)
     if protocol == "leave-one-out":
         q_idx, g_idx = np.arange(len(labels)), np.arange(len(labels))
-    elif protocol == "query-gallery":
+    elif protocol in ("query-gallery", "sessions"):
         if query_mask is None:
-            raise InputError("protocol 'query-gallery' needs a query_mask")
+            raise InputError(f"protocol {protocol!r} needs a query_mask")
         query_mask = np.asarray(query_mask, bool)
         if query_mask.shape != labels.shape:
             raise InputError(f"query_mask has shape {query_mask.shape}, expected {labels.shape}")
         q_idx, g_idx = np.flatnonzero(query_mask), np.flatnonzero(~query_mask)
         if q_idx.size == 0 or g_idx.size == 0:
-            raise InputError("query-gallery protocol needs at least one query and one gallery image")
+            raise InputError(f"protocol {protocol!r} needs at least one query and one gallery image")
     else:
-        raise InputError(f"unknown protocol {protocol!r} (leave-one-out or query-gallery)")
+        raise InputError(f"unknown protocol {protocol!r} (leave-one-out, query-gallery or sessions)")
     tot_r1 = tot_r5 = tot_ap = 0.0
     n_q = 0
     for s in range(0, q_idx.size, chunk):  # chunked: Q x G similarity matrices stay small
@@ -262,7 +302,10 @@ def evaluate_embeddings(emb: np.ndarray, labels: Sequence[int], protocol: str = 
             n_q += n
     if n_q == 0:
         raise InputError("no query has a true match: every identity needs at least two images")
-    genuine, impostor = pair_scores(emb, labels, max_impostors)
+    if protocol == "sessions":
+        genuine, impostor = cross_pair_scores(emb[q_idx], labels[q_idx], emb[g_idx], labels[g_idx], max_impostors)
+    else:
+        genuine, impostor = pair_scores(emb, labels, max_impostors)
     far, tar, thr = roc_curve(genuine, impostor)
     eer, eer_thr = equal_error_rate(far, tar, thr)
     return ReidMetrics(protocol, tot_r1 / n_q, tot_r5 / n_q, tot_ap / n_q,
