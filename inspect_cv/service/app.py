@@ -47,10 +47,12 @@ class ServiceState:
 def _import_fastapi():
     try:
         import fastapi  # noqa: F401
-        import multipart  # noqa: F401  (python-multipart, for uploads)
-    except ImportError as e:
-        pkg = "python-multipart" if getattr(e, "name", "") in ("multipart", "python_multipart") else "fastapi"
-        raise MissingDependencyError(pkg, "serve", "run the HTTP service") from None
+    except ImportError:
+        raise MissingDependencyError("fastapi", "serve", "run the HTTP service") from None
+    import importlib.util
+
+    if not any(importlib.util.find_spec(m) for m in ("python_multipart", "multipart")):
+        raise MissingDependencyError("python-multipart", "serve", "accept uploads")
 
 
 # ------------------------------------------------------------------------------ helpers
