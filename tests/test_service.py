@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import cv2
@@ -17,7 +18,9 @@ from hypothesis import strategies as st
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
-from fastapi.testclient import TestClient  # noqa: E402
+with warnings.catch_warnings():  # starlette may call httpx-based TestClient deprecated
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient  # noqa: E402
 
 from inspect_cv.errors import ConfigError, InputError, MissingDependencyError  # noqa: E402
 from inspect_cv.io import encode_image  # noqa: E402
@@ -194,6 +197,10 @@ def test_auth_missing_wrong_and_role(service):
     assert r.headers["www-authenticate"] == "Bearer"
     assert_one_line_error(client.post("/v1/detect", files=files, headers={"X-API-Key": keys["operator"] + "x"}), 401)
     assert_one_line_error(client.post("/v1/detect", files=files, headers={"X-API-Key": "icv_00000000_abc"}), 401)
+    # a stranger's upload is refused before its body is read (401 even when it is too large)
+    r = client.post("/v1/detect", content=b"x" * 10, headers={"X-API-Key": "icv_1_2", "Content-Length": str(10**9),
+                                                               "Content-Type": "multipart/form-data; boundary=b"})
+    assert_one_line_error(r, 401)
     r = client.post("/v1/detect", files=files, headers={"Authorization": f"Bearer {keys['operator']}"})
     assert r.status_code == 200, r.text
     # operator may not enrol, remove or read the decision log
@@ -371,10 +378,13 @@ def test_worker_pool_bounds():
     f1, f2 = pool.submit(gate.wait, 5), pool.submit(lambda: 7)
     with pytest.raises(PoolFullError):
         pool.submit(lambda: 0)
+    with pytest.raises(PoolFullError):
+        pool.check_room()
     gate.set()
     assert f1.result(5) is True and f2.result(5) == 7
     assert pool.submit(lambda: 1).result(5) == 1
-    assert pool.stats()["rejected"] == 1
+    pool.check_room()  # room again
+    assert pool.stats()["rejected"] == 2
     pool.shutdown()
 
 
@@ -432,9 +442,12 @@ def test_open_service_binds_loopback_only(tmp_path):
     assert ServiceConfig(models="baggage,container=none").models == {"baggage": "baggage", "container": None}
 
 
-def test_open_service_acts_as_anonymous(tmp_path):
-    cfg = ServiceConfig(models={"container": None}, audit=tmp_path / "a.db", workers=1)
+def test_open_service_acts_as_anonymous_and_mounts_static(tmp_path):
+    (tmp_path / "ui").mkdir()
+    (tmp_path / "ui" / "index.html").write_text("<h1>station</h1>")
+    cfg = ServiceConfig(models={"container": None}, audit=tmp_path / "a.db", workers=1, static_dir=tmp_path / "ui")
     with TestClient(create_app(cfg, ModelSet(container=True))) as client:
+        assert "station" in client.get("/ui/").text
         r = client.post("/v1/decisions", json={"item": "c-1", "decision": "clear"})
         assert r.status_code == 201 and r.json()["key_name"] == "anonymous"
         assert_one_line_error(client.post("/v1/detect", files={"file": ("a.png", scene_png())}), 404)

@@ -220,6 +220,31 @@ class _BodyLimit:
         await self.app(scope, counted, send)
 
 
+class _EarlyAuth:
+    """Refuse a request with a missing or unknown key before its body is read (uploads of
+    strangers are never parsed); the role check stays with each route."""
+
+    def __init__(self, app, keys: KeyStore, metrics: Metrics):
+        self.app, self.keys, self.metrics = app, keys, metrics
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        from starlette.responses import JSONResponse
+
+        headers = dict(scope.get("headers", []))
+        key = headers.get(b"x-api-key", b"").decode("latin-1")
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        if not key and auth.lower().startswith("bearer "):
+            key = auth[7:].strip()
+        if self.keys.check(key) is None:
+            self.metrics.auth_failures.inc(401)
+            return await JSONResponse({"error": "missing or unknown API key (send X-API-Key: KEY)"}, 401,
+                                      headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
 class _Observe:
     """Request id header, request counter and latency histogram per route template."""
 
@@ -326,6 +351,8 @@ def create_app(config: ServiceConfig, models: ModelSet | None = None):
         return error_response(500, f"internal error ({type(exc).__name__}); see the server log")
 
     app.add_middleware(_BodyLimit, max_bytes=config.max_upload_bytes)
+    if keys is not None:
+        app.add_middleware(_EarlyAuth, keys=keys, metrics=metrics)
     app.add_middleware(_Observe, metrics=metrics)
 
     # -- auth --------------------------------------------------------------------------
@@ -341,8 +368,7 @@ def create_app(config: ServiceConfig, models: ModelSet | None = None):
             if not key and auth.lower().startswith("bearer "):
                 key = auth[7:].strip()
             who = keys.check(key)
-            if who is None:
-                metrics.auth_failures.inc(401)
+            if who is None:  # normally refused earlier by _EarlyAuth
                 raise HTTPException(401, "missing or unknown API key (send X-API-Key: KEY)",
                                     headers={"WWW-Authenticate": "Bearer"})
             if not who.may(role):
@@ -354,6 +380,7 @@ def create_app(config: ServiceConfig, models: ModelSet | None = None):
     operator, admin = needs("operator"), needs("admin")
 
     async def read_upload(upload: UploadFile, default: str) -> tuple[bytes, str]:
+        pool.check_room()  # refuse (429) before loading the upload into memory
         data = await upload.read()
         return data, upload_name(upload.filename, default)
 

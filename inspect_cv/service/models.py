@@ -102,7 +102,7 @@ def _describe(kind: str, model) -> dict:
         return {"kind": kind, "name": type(model).__name__, "task": None, "version": None, "classes": []}
     return {"kind": kind, "name": card.name, "task": card.task, "version": card.version,
             "classes": list(card.classes), "input_size": list(card.input_size),
-            "embedding_dim": card.embedding_dim, "path": str(getattr(model, "path", ""))}
+            "embedding_dim": card.embedding_dim, "weights_sha256": card.weights_sha256 or None}
 
 
 __all__ = ["ModelSet"]

@@ -40,9 +40,7 @@ class WorkerPool:
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         """Start ``fn(*args, **kwargs)`` on a worker; :class:`PoolFullError` when full."""
         if not self._slots.acquire(blocking=False):
-            with self._lock:
-                self.rejected += 1
-            raise PoolFullError(f"all {self.workers} workers are busy and {self.queue} requests wait; retry later")
+            self._refuse()
         with self._lock:
             self.pending += 1
 
@@ -76,6 +74,19 @@ class WorkerPool:
             with self._lock:
                 self.timed_out += 1
             raise JobTimeoutError(f"processing took over {timeout:g} s (the per-request limit)") from None
+
+    def _refuse(self):
+        with self._lock:
+            self.rejected += 1
+        raise PoolFullError(f"all {self.workers} workers are busy and {self.queue} requests wait; retry later")
+
+    def check_room(self) -> None:
+        """:class:`PoolFullError` now if a job submitted now would be refused (an early check
+        before costly work; :meth:`submit` still decides)."""
+        with self._lock:
+            full = self.pending >= self.workers + self.queue
+        if full:
+            self._refuse()
 
     @property
     def waiting(self) -> int:
