@@ -240,6 +240,11 @@ def test_scan_container_with_manifest(service, container_scan):
     r2 = client.post("/v1/scan-container", files=files, data={"pixel_mm": "10"}, headers=H(keys))
     assert r2.status_code == 200 and r2.json()["low_image"] == "c_low.tif" and r2.json()["declaration"] is None
     assert r2.json()["empty"] == rec["empty"]
+    # an HTML form's empty optional file fields count as absent
+    r3 = client.post("/v1/scan-container", files={"file": ("c1.tif", stack), "low": ("", b""), "manifest": ("", b"")},
+                     data={"pixel_mm": "10"}, headers=H(keys))
+    assert r3.status_code == 200, r3.text
+    assert r3.json()["declaration"] is None and "low_image" not in r3.json()
     # bad manifest, bad pitch
     bad = client.post("/v1/scan-container", files={"file": ("c1.tif", stack), "manifest": ("m.json", b"{oops")},
                       headers=H(keys))

@@ -11,7 +11,7 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -384,6 +384,10 @@ def create_app(config: ServiceConfig, models: ModelSet | None = None):
         data = await upload.read()
         return data, upload_name(upload.filename, default)
 
+    def given(upload: Optional[UploadFile]) -> bool:
+        """An optional file field that was really sent (HTML forms send empty ones)."""
+        return upload is not None and bool(upload.filename or upload.size)
+
     def require(ok: bool, what: str) -> None:
         if not ok:
             raise HTTPException(404, f"this service does not run the {what} model (see GET /v1/models)")
@@ -424,7 +428,7 @@ def create_app(config: ServiceConfig, models: ModelSet | None = None):
         check_unit("iou", iou)
         tile_v = parse_tile(tile)
         uploads = [await read_upload(file, "upload")]
-        if low is not None:
+        if given(low):
             uploads.append(await read_upload(low, "upload-low"))
         return await pool.run(_detect_job, state, kind, uploads, conf, iou, tile_v, timeout=config.timeout_s)
 
@@ -440,9 +444,9 @@ def create_app(config: ServiceConfig, models: ModelSet | None = None):
         check_unit("conf", conf)
         tile_v = parse_tile(tile)
         uploads = [await read_upload(file, "upload")]
-        if low is not None:
+        if given(low):
             uploads.append(await read_upload(low, "upload-low"))
-        man = await read_upload(manifest, "manifest") if manifest is not None else None
+        man = await read_upload(manifest, "manifest") if given(manifest) else None
         return await pool.run(_container_job, state, uploads, man, pixel_mm, profile, conf, tile_v,
                               timeout=config.timeout_s)
 
