@@ -7,7 +7,6 @@ run goes on. Exit code 0 unless the usage is wrong (2) or every input failed (1)
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from ..errors import InspectCVError
@@ -51,13 +50,10 @@ def expand_inputs(inputs: list[str], keep=None, what: str = "image") -> list[tup
 def detect_one(detector, path: str, conf, iou, tile, save_vis: Path | None) -> dict:
     from ..io import read_image
 
+    from ..service.records import detection_record
+
     image = read_image(path)
-    t0 = time.perf_counter()
-    det = detector.predict(image, conf=conf, iou=iou, tile=tile)
-    ms = (time.perf_counter() - t0) * 1000
-    alarm = detector.alarm(det)
-    record = {"image": path, "width": int(image.shape[1]), "height": int(image.shape[0]),
-              "detections": det.to_records(), "alarm": bool(alarm), "ms": round(ms, 2)}
+    record, det, alarm = detection_record(detector, image, path, conf, iou, tile)
     if save_vis is not None:
         from ..io import write_image
         from ..vis import draw_detections

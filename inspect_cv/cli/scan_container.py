@@ -8,7 +8,6 @@ only: ``"detector": "none"`` and ``"detections": null``. A scan that cannot be u
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -55,14 +54,12 @@ def _manifest_for(path: str, args) -> dict | None:
     else:
         return None
     try:
-        data = json.loads(Path(src).read_text())
+        data = Path(src).read_text()
     except OSError as e:
         raise InputError(f"cannot read manifest ({e.strerror or e})", src) from None
-    except ValueError as e:
-        raise InputError(f"manifest is not valid JSON ({e})", src) from None
-    from ..container.declaration import validate_manifest
+    from ..service.records import parse_manifest
 
-    return validate_manifest(data, str(src))
+    return parse_manifest(data, str(src))
 
 
 def run(args) -> int:
