@@ -223,14 +223,15 @@ def attenuation(img: np.ndarray, air: float, dark: float, bin_factor: int = 1) -
     import cv2
 
     cols = _air_columns(img, air)
+    if cols.size >= 16:
+        cols = cols[np.linspace(0, cols.size - 1, min(cols.size, 64)).round().astype(np.int64)]
+        row_air = np.median(img[:, cols].astype(np.float32) - np.float32(dark), axis=1)  # <= 64 columns suffice
+        row_air = np.where(row_air > 0.5 * (air - dark), row_air, air - dark)
+    else:
+        row_air = np.full(img.shape[0], air - dark, np.float64)
     f = img.astype(np.float32)
     f -= np.float32(dark)
-    if cols.size >= 16:
-        row_air = np.median(f[:, cols], axis=1)
-        row_air = np.where(row_air > 0.5 * (air - dark), row_air, air - dark)
-        f /= row_air.astype(np.float32)[:, None]
-    else:
-        f /= np.float32(air - dark)
+    f /= row_air.astype(np.float32)[:, None]
     np.clip(f, 1e-5, 1.0, out=f)
     cv2.log(f, f)
     f *= -1
@@ -532,14 +533,19 @@ class ScanView:
     inspection consoles and of :func:`inspect_cv.container.synth.preview_grey`), so a
     tiled detector never needs a converted copy of the whole scan. Set the window with
     the model card's ``extra["container_window"] = {"a_max": ..., "gamma": ...}``.
+    ``channels=1`` gives the (H, W) grey itself (the detector repeats it to RGB after
+    resizing: the same numbers, a third of the work).
     """
 
-    def __init__(self, scan: ContainerScanInput, a_max: float = 9.0, gamma: float = 0.5):
+    def __init__(self, scan: ContainerScanInput, a_max: float = 9.0, gamma: float = 0.5, channels: int = 3):
+        if channels not in (1, 3):
+            raise InputError(f"a scan view has 1 or 3 channels, got {channels}", scan.path)
         self.scan = scan
         self.a_max = float(a_max)
         self.gamma = float(gamma)
-        self.shape = (scan.high.shape[0], scan.high.shape[1], 3)
-        self.ndim = 3
+        self.channels = int(channels)
+        self.shape = (scan.high.shape[0], scan.high.shape[1], 3)[:2 if channels == 1 else 3]
+        self.ndim = len(self.shape)
         self.dtype = np.dtype(np.uint8)
         scale = float(scan.air_high - scan.dark)
         # 65536-entry LUT: uint16 counts -> display grey, one gather per crop
@@ -550,8 +556,8 @@ class ScanView:
     def __getitem__(self, key) -> np.ndarray:
         if not isinstance(key, tuple):
             key = (key, slice(None))
-        g = self._lut[self.scan.high[key[0], key[1]]]
-        return np.repeat(g[..., None], 3, axis=-1)
+        g = np.take(self._lut, self.scan.high[key[0], key[1]])
+        return g if self.channels == 1 else np.repeat(g[..., None], 3, axis=-1)
 
     def __array__(self, dtype=None, copy=None):
         out = self[:, :]
@@ -594,14 +600,41 @@ class ContainerInspection:
         return rec
 
 
+def air_windows(scan: ContainerScanInput, block: int = 8, air_fraction: float = 0.95):
+    """``skip(windows) -> bool mask`` of windows that hold nothing but air.
+
+    A pixel is matter when its transmission is below ``air_fraction`` (the threshold of
+    the air columns); the test runs on ``block x block`` minima of the counts (found
+    even when an item is a single pixel wide), with a summed-area table per window.
+    """
+    img = scan.high
+    h, w = img.shape
+    hb, wb = -(-h // block), -(-w // block)
+    pad = np.pad(img, ((0, hb * block - h), (0, wb * block - w)), mode="edge")
+    mins = pad.reshape(hb, block, wb, block).min(axis=(1, 3))
+    level = scan.dark + air_fraction * (scan.air_high - scan.dark)
+    sat = np.zeros((hb + 1, wb + 1), np.int64)
+    sat[1:, 1:] = (mins < level).cumsum(0).cumsum(1)
+
+    def skip(windows: np.ndarray) -> np.ndarray:
+        win = np.asarray(windows, np.int64).reshape(-1, 4)
+        x1, y1 = win[:, 0] // block, win[:, 1] // block
+        x2, y2 = -(-win[:, 2] // block), -(-win[:, 3] // block)
+        n = sat[y2, x2] - sat[y1, x2] - sat[y2, x1] + sat[y1, x1]
+        return n == 0
+
+    return skip
+
+
 def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou=None):
-    """Tiled detection over the windowed scan (tiles converted on the fly)."""
+    """Tiled detection over the windowed scan (tiles converted on the fly; windows of
+    pure air are not run)."""
     win = dict((getattr(detector, "card", None) and detector.card.extra or {}).get("container_window", {}))
-    view = ScanView(scan, **win)
+    view = ScanView(scan, **win, channels=1)
     tiler = detector.tiler(tile, view.shape)
     if tiler is None:
         return detector.predict_tiles([view[:, :]], conf=conf, iou=iou)[0]
-    return tiler.predict(view, conf=conf, iou=iou)
+    return tiler.predict(view, conf=conf, iou=iou, skip=air_windows(scan))
 
 
 def inspect_container(scan: ContainerScanInput, detector=None, manifest: dict | None = None,
@@ -634,4 +667,4 @@ def inspect_container(scan: ContainerScanInput, detector=None, manifest: dict | 
     return ContainerInspection(scan, body, analysis, det, name, decl, timings, alarm)
 
 
-__all__ += ["ScanView", "ContainerInspection", "inspect_container", "run_detector"]
+__all__ += ["ScanView", "ContainerInspection", "inspect_container", "run_detector", "air_windows"]

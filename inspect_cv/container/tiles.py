@@ -43,7 +43,8 @@ def tile_pixels(view: ScanView, window: Sequence[int], tile: int, scale: float) 
     from inspect_cv.detection.slicing import TiledPredictor
 
     tp = TiledPredictor(None, tile=tile, scale=scale)
-    return next(tp.iter_tiles(view, np.asarray([window], np.int64)))
+    img = next(tp.iter_tiles(view, np.asarray([window], np.int64)))
+    return np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img
 
 
 def _choose_window(hw: tuple[int, int], src: int, boxes: np.ndarray, rng: np.random.Generator,
@@ -95,7 +96,7 @@ def crop_tile(scan: ContainerScanInput, boxes: np.ndarray, labels: np.ndarray, r
     """
     if tile < 8 or not 0 < scale <= 4:
         raise InputError(f"tile must be >= 8 and scale in (0, 4], got tile={tile}, scale={scale}")
-    view = view or ScanView(scan, **(window or DEFAULT_WINDOW))
+    view = view or ScanView(scan, **(window or DEFAULT_WINDOW), channels=1)
     src = max(1, round(tile / scale))
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
     win = _choose_window(scan.shape, src, boxes, rng, positive_fraction)
@@ -155,7 +156,7 @@ def tile_sampler(classes: Sequence[str] | None = None, scans: str | None = None,
             if i not in memo:
                 r = recs[i]
                 scan = read_container_scan(r["path"], pixel_mm=r["pixel_mm"])
-                memo[i] = (scan, ScanView(scan, **win))
+                memo[i] = (scan, ScanView(scan, **win, channels=1))
                 while len(memo) > max(1, cache):
                     memo.popitem(last=False)
             return memo[i]
@@ -208,7 +209,7 @@ def write_tile_dataset(scans: str | Path, out_dir: str | Path, tiles_per_scan: i
     for i in it:
         r = recs[i]
         scan = read_container_scan(r["path"], pixel_mm=r["pixel_mm"])
-        view = ScanView(scan, **(window or DEFAULT_WINDOW))
+        view = ScanView(scan, **(window or DEFAULT_WINDOW), channels=1)
         rng = np.random.default_rng([int(seed), i])
         for k in range(int(tiles_per_scan)):
             img, b, lab, _ = crop_tile(scan, np.asarray(r["boxes"], np.float32), np.asarray(r["labels"], np.int64),
