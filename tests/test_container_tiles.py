@@ -165,3 +165,24 @@ def test_run_detector_on_a_long_scan_skips_air(tmp_path):
     found = run_detector(det, read_container_scan(hi, pixel_mm=PM, air=60000, dark=0), conf=0.5)
     assert found.meta["tiles"] >= 1 and found.meta["tiles_skipped"] >= 8
     assert len(found) >= 1 and found.boxes[:, 0].min() >= 496
+
+
+def test_recipe_config_and_card_carry_the_tiling():
+    """The recipe's tile size, scale and window agree, and the export puts them in the card."""
+    pytest.importorskip("torch")
+    from pathlib import Path
+
+    from inspect_cv.runtime.card import ModelCard
+    from inspect_cv.train.config import load_config
+    from inspect_cv.train.export import build_card
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "training" / "container" / "config.yaml")
+    opts, ex = cfg["data"]["synthetic"]["options"], cfg["export"]
+    assert ex["tiling"]["tile"] == cfg["data"]["input_size"] == opts["tile"]
+    assert ex["tiling"]["scale"] == opts["scale"] and ex["extra"]["container_window"] == opts["window"]
+    assert cfg["data"]["classes"] == list(CLASSES)
+    ckpt = {"config": cfg, "input_size": cfg["data"]["input_size"], "classes": cfg["data"]["classes"],
+            "model_name": cfg["model"]["name"], "epoch": 0}
+    card = ModelCard(**build_card(ckpt, "container", "0", 0.25, 0.5))
+    back = ModelCard.from_metadata(card.to_metadata())
+    assert back.tiling == ex["tiling"] and back.extra["container_window"] == opts["window"]
