@@ -186,3 +186,19 @@ def test_recipe_config_and_card_carry_the_tiling():
     card = ModelCard(**build_card(ckpt, "container", "0", 0.25, 0.5))
     back = ModelCard.from_metadata(card.to_metadata())
     assert back.tiling == ex["tiling"] and back.extra["container_window"] == opts["window"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2 ** 31 - 1))
+def test_curve_lookup_matches_interp(seed):
+    from inspect_cv.container.inspect import ORGANIC, METAL, _curves, curve_lookup
+    from inspect_cv.container import physics as cphys
+
+    x = np.random.default_rng(seed).uniform(-1, 14, 2000).astype(np.float32)
+    c = _curves(cphys.DEFAULT_PROFILE)
+    for m in (ORGANIC, METAL):
+        for k in (1, 2):
+            ref = np.interp(x, c[m][0], c[m][k])
+            got = curve_lookup(x, c[m][0], c[m][k])
+            assert got.dtype == np.float32
+            assert np.all(np.abs(got - ref) <= 1e-4 * np.maximum(np.abs(ref), 1.0))

