@@ -12,7 +12,9 @@ with a plain unbatched sliding window over the same ONNX model.
   ``session.run`` per window (batch 1), boxes concatenated, one global NMS.
 
 Each variant runs in its own subprocess (peak RSS = its ``ru_maxrss``, model and scan
-included); wall time is the median of ``--reps`` runs after one warm-up. The model:
+included); wall time is the median of ``--reps`` runs after one warm-up; CPU time (all
+threads) is printed too, since wall time on a shared machine says little (the load
+average is printed with the table). The model:
 ``--model`` (e.g. the container recipe's export, ``training/container/README.md``), else
 the hand-built grid detector of ``tests/fixture_models.py`` with the recipe's tiling hint
 (a real ONNX graph but far lighter than a network: its times are a floor).
