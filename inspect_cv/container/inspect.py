@@ -223,14 +223,15 @@ def attenuation(img: np.ndarray, air: float, dark: float, bin_factor: int = 1) -
     import cv2
 
     cols = _air_columns(img, air)
+    if cols.size >= 16:
+        cols = cols[np.linspace(0, cols.size - 1, min(cols.size, 64)).round().astype(np.int64)]
+        row_air = np.median(img[:, cols].astype(np.float32) - np.float32(dark), axis=1)  # <= 64 columns suffice
+        row_air = np.where(row_air > 0.5 * (air - dark), row_air, air - dark)
+    else:
+        row_air = np.full(img.shape[0], air - dark, np.float64)
     f = img.astype(np.float32)
     f -= np.float32(dark)
-    if cols.size >= 16:
-        row_air = np.median(f[:, cols], axis=1)
-        row_air = np.where(row_air > 0.5 * (air - dark), row_air, air - dark)
-        f /= row_air.astype(np.float32)[:, None]
-    else:
-        f /= np.float32(air - dark)
+    f /= row_air.astype(np.float32)[:, None]
     np.clip(f, 1e-5, 1.0, out=f)
     cv2.log(f, f)
     f *= -1
@@ -397,6 +398,32 @@ def _curves(profile: str):
 
 
 _CURVES: dict = {}
+_TABLE_STEP = 1.0 / 1024
+"""Pitch (in attenuation) of the uniform curve tables of :func:`curve_lookup`."""
+
+
+def curve_lookup(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp(x, xp, fp)`` as float32 for a curve over ``xp >= 0``, through a uniform
+    table of pitch :data:`_TABLE_STEP` over ``[0, min(xp[-1], 16)]`` (cached): a few
+    passes instead of a binary search per pixel. The table re-samples a smooth curve
+    at 1/1024 in attenuation: relative error below 1e-4 (measured 2e-5 on the
+    simulator's curves)."""
+    key = (id(xp), id(fp))
+    tab = _TABLES.get(key)
+    if tab is None or tab[0] is not xp or tab[1] is not fp:
+        hi = float(min(xp[-1], 16.0))
+        grid = np.arange(0.0, hi + _TABLE_STEP, _TABLE_STEP)
+        tab = (xp, fp, np.interp(grid, xp, fp).astype(np.float32), hi)
+        _TABLES[key] = tab
+    table, hi = tab[2], tab[3]
+    u = np.clip(x, 0.0, hi).astype(np.float32, copy=False) * np.float32(1.0 / _TABLE_STEP)
+    i = np.minimum(u.astype(np.int32), len(table) - 2)
+    u -= i
+    lo = table[i]
+    return lo + u * (table[i + 1] - lo)
+
+
+_TABLES: dict = {}
 
 
 def analyse_interior(scan: ContainerScanInput, body: ContainerBody | None = None,
@@ -441,8 +468,8 @@ def analyse_interior(scan: ContainerScanInput, body: ContainerBody | None = None
     # mass: two-material decomposition per block from R, residual attenuation -> g/cm^2
     curves = _curves(scan.profile)
     res_pos = np.maximum(resid, 0)
-    m_org = np.interp(res_pos, curves[ORGANIC][0], curves[ORGANIC][1]).astype(np.float32)
-    m_met = np.interp(res_pos, curves[METAL][0], curves[METAL][1]).astype(np.float32)
+    m_org = curve_lookup(res_pos, curves[ORGANIC][0], curves[ORGANIC][1])
+    m_met = curve_lookup(res_pos, curves[METAL][0], curves[METAL][1])
     metal = np.zeros_like(res_pos)
     if scan.dual and a_low is None:
         a_low = attenuation(scan.low, scan.air_low, scan.dark, f)
@@ -455,8 +482,8 @@ def analyse_interior(scan: ContainerScanInput, body: ContainerBody | None = None
         bh = cv2.blur(res_pos, (kb, kb))
         bl = cv2.blur(res_l, (kb, kb))
         r = bl / np.maximum(bh, 1e-6)
-        r_org = np.interp(bh, curves[ORGANIC][0], curves[ORGANIC][2])
-        r_met = np.interp(bh, curves[METAL][0], curves[METAL][2])
+        r_org = curve_lookup(bh, curves[ORGANIC][0], curves[ORGANIC][2])
+        r_met = curve_lookup(bh, curves[METAL][0], curves[METAL][2])
         metal = np.clip((r_org - r) / np.maximum(r_org - r_met, 1e-6), 0, 1).astype(np.float32)
         metal[bh < 0.1] = 0.0                          # ratio is noise on thin matter
     mt = (1 - metal) * m_org + metal * m_met           # g/cm^2
@@ -532,14 +559,19 @@ class ScanView:
     inspection consoles and of :func:`inspect_cv.container.synth.preview_grey`), so a
     tiled detector never needs a converted copy of the whole scan. Set the window with
     the model card's ``extra["container_window"] = {"a_max": ..., "gamma": ...}``.
+    ``channels=1`` gives the (H, W) grey itself (the detector repeats it to RGB after
+    resizing: the same numbers, a third of the work).
     """
 
-    def __init__(self, scan: ContainerScanInput, a_max: float = 9.0, gamma: float = 0.5):
+    def __init__(self, scan: ContainerScanInput, a_max: float = 9.0, gamma: float = 0.5, channels: int = 3):
+        if channels not in (1, 3):
+            raise InputError(f"a scan view has 1 or 3 channels, got {channels}", scan.path)
         self.scan = scan
         self.a_max = float(a_max)
         self.gamma = float(gamma)
-        self.shape = (scan.high.shape[0], scan.high.shape[1], 3)
-        self.ndim = 3
+        self.channels = int(channels)
+        self.shape = (scan.high.shape[0], scan.high.shape[1], 3)[:2 if channels == 1 else 3]
+        self.ndim = len(self.shape)
         self.dtype = np.dtype(np.uint8)
         scale = float(scan.air_high - scan.dark)
         # 65536-entry LUT: uint16 counts -> display grey, one gather per crop
@@ -550,8 +582,8 @@ class ScanView:
     def __getitem__(self, key) -> np.ndarray:
         if not isinstance(key, tuple):
             key = (key, slice(None))
-        g = self._lut[self.scan.high[key[0], key[1]]]
-        return np.repeat(g[..., None], 3, axis=-1)
+        g = np.take(self._lut, self.scan.high[key[0], key[1]])
+        return g if self.channels == 1 else np.repeat(g[..., None], 3, axis=-1)
 
     def __array__(self, dtype=None, copy=None):
         out = self[:, :]
@@ -594,14 +626,41 @@ class ContainerInspection:
         return rec
 
 
+def air_windows(scan: ContainerScanInput, block: int = 8, air_fraction: float = 0.95):
+    """``skip(windows) -> bool mask`` of windows that hold nothing but air.
+
+    A pixel is matter when its transmission is below ``air_fraction`` (the threshold of
+    the air columns); the test runs on ``block x block`` minima of the counts (found
+    even when an item is a single pixel wide), with a summed-area table per window.
+    """
+    img = scan.high
+    h, w = img.shape
+    hb, wb = -(-h // block), -(-w // block)
+    pad = np.pad(img, ((0, hb * block - h), (0, wb * block - w)), mode="edge")
+    mins = pad.reshape(hb, block, wb, block).min(axis=(1, 3))
+    level = scan.dark + air_fraction * (scan.air_high - scan.dark)
+    sat = np.zeros((hb + 1, wb + 1), np.int64)
+    sat[1:, 1:] = (mins < level).cumsum(0).cumsum(1)
+
+    def skip(windows: np.ndarray) -> np.ndarray:
+        win = np.asarray(windows, np.int64).reshape(-1, 4)
+        x1, y1 = win[:, 0] // block, win[:, 1] // block
+        x2, y2 = -(-win[:, 2] // block), -(-win[:, 3] // block)
+        n = sat[y2, x2] - sat[y1, x2] - sat[y2, x1] + sat[y1, x1]
+        return n == 0
+
+    return skip
+
+
 def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou=None):
-    """Tiled detection over the windowed scan (tiles converted on the fly)."""
+    """Tiled detection over the windowed scan (tiles converted on the fly; windows of
+    pure air are not run)."""
     win = dict((getattr(detector, "card", None) and detector.card.extra or {}).get("container_window", {}))
-    view = ScanView(scan, **win)
+    view = ScanView(scan, **win, channels=1)
     tiler = detector.tiler(tile, view.shape)
     if tiler is None:
         return detector.predict_tiles([view[:, :]], conf=conf, iou=iou)[0]
-    return tiler.predict(view, conf=conf, iou=iou)
+    return tiler.predict(view, conf=conf, iou=iou, skip=air_windows(scan))
 
 
 def inspect_container(scan: ContainerScanInput, detector=None, manifest: dict | None = None,
@@ -634,4 +693,4 @@ def inspect_container(scan: ContainerScanInput, detector=None, manifest: dict | 
     return ContainerInspection(scan, body, analysis, det, name, decl, timings, alarm)
 
 
-__all__ += ["ScanView", "ContainerInspection", "inspect_container", "run_detector"]
+__all__ += ["ScanView", "ContainerInspection", "inspect_container", "run_detector", "air_windows"]

@@ -200,9 +200,19 @@ class TiledPredictor:
                 crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
             yield crop
 
-    def predict(self, image: np.ndarray, progress: Callable | None = None, **predict_kw) -> Detections:
+    def predict(self, image: np.ndarray, progress: Callable | None = None,
+                skip: Callable[[np.ndarray], np.ndarray] | None = None, **predict_kw) -> Detections:
+        """Detections over the whole image (boxes in image pixels).
+
+        ``skip(windows) -> bool mask`` names windows not worth running (e.g. only air in a
+        container scan): they count as tiles without detections. ``meta["tiles"]``: tiles
+        run; ``meta["tiles_skipped"]``.
+        """
         h, w = image.shape[:2]
-        windows = self.windows(h, w)
+        all_windows = self.windows(h, w)
+        windows = all_windows
+        if skip is not None:
+            windows = all_windows[~np.asarray(skip(all_windows), bool).reshape(len(all_windows))]
         results: list[Detections] = []
         tiles = self.iter_tiles(image, windows)
         chunks = range(0, len(windows), self.batch)
@@ -212,6 +222,10 @@ class TiledPredictor:
             batch = [next(tiles) for _ in range(min(self.batch, len(windows) - start))]
             for det in self.detector.predict_tiles(batch, **predict_kw):
                 results.append(det.scale(1.0 / self.scale) if self.scale != 1.0 else det)
-        merged = merge_tile_detections(results, windows, (h, w), iou=self.iou)
+        if len(windows) == 0:
+            merged = Detections.empty(tuple(getattr(self.detector, "classes", ())), (h, w))
+        else:
+            merged = merge_tile_detections(results, windows, (h, w), iou=self.iou)
         merged.meta["tiles"] = int(len(windows))
+        merged.meta["tiles_skipped"] = int(len(all_windows) - len(windows))
         return merged

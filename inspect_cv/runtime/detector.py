@@ -64,6 +64,25 @@ class _OnnxModel:
         x = np.stack(boxed).transpose(0, 3, 1, 2).astype(np.float32)
         return (x * self._scale - self._mean) / self._std
 
+    def _direct_tensor(self, images: Sequence[np.ndarray]) -> np.ndarray | None:
+        """Fast path for uint8 grey or RGB images already at the input size (model tiles):
+        one table look-up per channel gives the numbers of ``to_model_rgb`` + ``_tensor``
+        (the same float32 operations, applied to the 256 possible values). None otherwise."""
+        h, w = self.input_size
+        if self.card.colour == "grey" or not all(
+                im.dtype == np.uint8 and im.shape[:2] == (h, w) and (im.ndim == 2 or (im.ndim == 3 and im.shape[2] == 3))
+                for im in images):
+            return None
+        if getattr(self, "_lut", None) is None:
+            v = np.arange(256).astype(np.float32) / 255.0 * 255.0       # unit_range(...) * 255
+            self._lut = ((v[None, :, None, None] * self._scale - self._mean.reshape(3, 1, 1, 1))
+                         / self._std.reshape(3, 1, 1, 1)).reshape(3, 256).astype(np.float32)
+        x = np.empty((len(images), 3, h, w), np.float32)
+        for i, im in enumerate(images):
+            for c in range(3):
+                np.take(self._lut[c], im if im.ndim == 2 else im[..., c], out=x[i, c])
+        return x
+
     def _chunks(self, n: int, batch_size: int) -> list[range]:
         step = self.fixed_batch or max(1, batch_size)
         return [range(i, min(i + step, n)) for i in range(0, n, step)]
@@ -139,8 +158,13 @@ class Detector(_OnnxModel):
         images = _as_list(images)
         out: list[Detections] = []
         for chunk in self._chunks(len(images), batch_size):
-            prepared = [self._prepare(images[i]) for i in chunk]
-            x = self._tensor([p[0] for p in prepared])
+            x = self._direct_tensor([images[i] for i in chunk])
+            if x is not None:
+                h, w = self.input_size
+                prepared = [(None, LetterboxInfo(scale=1.0, orig_size=(h, w), new_size=(h, w))) for _ in chunk]
+            else:
+                prepared = [self._prepare(images[i]) for i in chunk]
+                x = self._tensor([p[0] for p in prepared])
             for (b, s, l), (_, lb) in zip(self._run(x, conf, iou, max_det), prepared):
                 out.append(Detections(lb.boxes_to_original(b), s, l, self.classes, lb.orig_size))
         return out

@@ -40,7 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "loss": {"topk": 10, "alpha": 1.0, "beta": 6.0, "w_cls": 1.0, "w_box": 2.0},
     "ema": {"enabled": True, "decay": 0.9998, "tau": 2000.0},
     "eval": {"every": 1, "conf": 0.001, "iou": 0.6, "max_per_class": 100, "batch_size": 16},
-    "export": {"conf": 0.25, "iou": 0.5, "max_per_class": 100, "version": "0.1.0", "alarm_classes": None},
+    "export": {"conf": 0.25, "iou": 0.5, "max_per_class": 100, "version": "0.1.0", "alarm_classes": None,
+               "tiling": None,  # card tiling hint, e.g. {tile: 384, overlap: 0.2, scale: 0.5} (tile-trained models)
+               "extra": None},  # extra card fields, e.g. {container_window: {a_max: 9.0, gamma: 0.5}}
     "resume": True,  # continue from last.pt in the run folder if it exists
 }
 

@@ -85,6 +85,8 @@ def build_card(ckpt: dict, name: str, version: str, conf: float, iou: float) -> 
         "metrics": ({"map50": best["map50"], "map50_95": best["map50_95"], "epoch": best["epoch"],
                      "on": "validation set of the run (data.val)"} if best else None),
         "description": f"{ckpt['model_name']} one-stage anchor-free detector (inspect-cv)",
+        "tiling": dict(cfg.get("export", {}).get("tiling") or {}) or None,
+        "extra": dict(cfg.get("export", {}).get("extra") or {}),
     }
 
 

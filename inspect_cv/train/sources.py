@@ -29,3 +29,12 @@ def baggage(classes: Sequence[str] | None = None, size: Sequence[int] = (704, 89
         return img, scan.boxes, scan.labels
 
     return sample
+
+
+def container(classes: Sequence[str] | None = None, **options) -> Callable[[np.random.Generator], tuple]:
+    """Tiles of simulated container scans in the runtime's view
+    (:func:`inspect_cv.container.tiles.tile_sampler`; options: ``scans``, ``tile``,
+    ``scale``, ``positive_fraction``, ``window``, ``cache``...)."""
+    from inspect_cv.container.tiles import tile_sampler
+
+    return tile_sampler(classes=classes, **options)
