@@ -589,3 +589,21 @@ def test_cli_gdxray_grouped_split_to_coco(gdxray, tmp_path, capsys):
         for r in ds.images:
             assert series.setdefault(r.file_name.split("/")[0], part) == part
     assert sorted(series) == ["B0001", "B0004", "B0046"]
+
+
+def test_coco_folder_with_names_under_images(tmp_path):
+    """`inspect-cv synth` writes ``annotations.json`` beside ``images/`` with names ``images/x.png``;
+    converters write names relative to ``images/``: reading the folder finds both."""
+    import json
+
+    import cv2
+    for layout, name in (("synth", "images/a.png"), ("conv", "a.png")):
+        root = tmp_path / layout
+        (root / "images").mkdir(parents=True)
+        cv2.imwrite(str(root / "images" / "a.png"), np.zeros((8, 10, 3), np.uint8))
+        coco = {"images": [{"id": 1, "file_name": name, "width": 10, "height": 8}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 3, 3]}],
+                "categories": [{"id": 1, "name": "gun"}]}
+        (root / "annotations.json").write_text(json.dumps(coco))
+        ds = read_dataset(root, "coco")
+        assert ds.image_path(ds.images[0]).is_file(), layout

@@ -36,9 +36,13 @@ def _read_coco(path, image_root=None, **kw):
         found = next((c for c in cands if c.is_file()), None)
         if found is None:
             raise DatasetError("no COCO .json file in this folder", path)
-        if image_root is None and found == path / "annotations.json" and (path / "images").is_dir():
-            image_root = path / "images"
-        path = found
+        ds = read_coco(found, image_root, **kw)
+        # file names relative to the folder (``images/x.png``) or to ``images/`` (``x.png``)
+        if image_root is None and ds.images and (path / "images").is_dir():
+            first = ds.images[0].file_name
+            if not (path / first).exists() and (path / "images" / first).exists():
+                ds.root = path / "images"
+        return ds
     return read_coco(path, image_root, **kw)
 
 
