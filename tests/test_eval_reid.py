@@ -167,10 +167,16 @@ def test_read_identity_folder(tmp_path):
 
 
 def test_save_plots(tmp_path):
-    pytest.importorskip("matplotlib")
+    matplotlib = pytest.importorskip("matplotlib")
     a = evaluate_embeddings(*clusters(noise=0.4))
     b = evaluate_embeddings(*clusters(noise=0.8, seed=3))
-    paths = save_plots({"trained": a, "baseline": b}, tmp_path)
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a caller's backend (a notebook's inline one) must be left alone
+    try:
+        paths = save_plots({"trained": a, "baseline": b}, tmp_path)
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
     assert [p.name for p in paths] == ["roc.png", "det.png", "scores.png"]
     assert all(p.stat().st_size > 5000 for p in paths)
     json.dumps(a.to_dict())  # JSON-ready

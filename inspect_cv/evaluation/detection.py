@@ -181,15 +181,13 @@ def evaluate_detections(ds: DetectionDataset, preds: Sequence[Detections], model
 
 def save_plots(metrics: DetectionMetrics, classes: Sequence[str], out_dir: str | Path) -> list[Path]:
     """PR curves (IoU 0.5), alarm ROC and the confusion matrix as PNG files."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend (e.g. a notebook's) is left alone
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig = Figure(figsize=(6, 5))
+    ax = fig.subplots()
     for name in classes:
         c = metrics.curves.get(name)
         if c:
@@ -201,7 +199,6 @@ def save_plots(metrics: DetectionMetrics, classes: Sequence[str], out_dir: str |
     paths.append(out_dir / "pr_curves.png")
     fig.tight_layout()
     fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
 
     a = metrics.curves.get("alarm")
     if a:
@@ -210,7 +207,8 @@ def save_plots(metrics: DetectionMetrics, classes: Sequence[str], out_dir: str |
             thr = np.unique(np.concatenate([s, [np.inf]]))[::-1]
             far = [(s[b] >= x).mean() for x in thr]
             tar = [(s[t] >= x).mean() for x in thr]
-            fig, ax = plt.subplots(figsize=(6, 5))
+            fig = Figure(figsize=(6, 5))
+            ax = fig.subplots()
             ax.plot(far, tar)
             ax.set(xscale="symlog", xlabel="false-alarm rate (threat-free images)", ylabel="true-alarm rate",
                    title="image-level alarm ROC", ylim=(0, 1.02))
@@ -218,12 +216,12 @@ def save_plots(metrics: DetectionMetrics, classes: Sequence[str], out_dir: str |
             paths.append(out_dir / "alarm_roc.png")
             fig.tight_layout()
             fig.savefig(paths[-1], dpi=110)
-            plt.close(fig)
 
     cm = np.asarray(metrics.curves.get("confusion", []))
     if cm.size:
         labels = list(classes) + ["bg/missed"]
-        fig, ax = plt.subplots(figsize=(1 + 0.6 * len(labels), 1 + 0.55 * len(labels)))
+        fig = Figure(figsize=(1 + 0.6 * len(labels), 1 + 0.55 * len(labels)))
+        ax = fig.subplots()
         ax.imshow(np.log1p(cm), cmap="Blues")
         for (i, j), v in np.ndenumerate(cm):
             ax.text(j, i, str(v), ha="center", va="center", fontsize=7)
@@ -233,5 +231,4 @@ def save_plots(metrics: DetectionMetrics, classes: Sequence[str], out_dir: str |
         paths.append(out_dir / "confusion_matrix.png")
         fig.tight_layout()
         fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
     return paths

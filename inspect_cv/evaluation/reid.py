@@ -318,10 +318,7 @@ def save_plots(metrics: ReidMetrics | dict[str, ReidMetrics], out_dir: str | Pat
     """Write ``roc.png`` (TAR vs FAR), ``det.png`` (FRR vs FAR, log-log) and ``scores.png``
     (genuine/impostor histograms) to ``out_dir``; a dict compares several models (label -> metrics).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend (e.g. a notebook's) is left alone
 
     runs = metrics if isinstance(metrics, dict) else {"model": metrics}
     out = Path(out_dir)
@@ -329,7 +326,8 @@ def save_plots(metrics: ReidMetrics | dict[str, ReidMetrics], out_dir: str | Pat
     curves = {k: roc_curve(m.genuine, m.impostor) for k, m in runs.items()}
     paths = []
 
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig = Figure(figsize=(5.5, 4.5))
+    ax = fig.subplots()
     for label, (far, tar, _) in curves.items():
         m = runs[label]
         ax.plot(np.maximum(far, 1e-6), tar, label=f"{label} (EER {m.eer:.3f})")
@@ -339,9 +337,10 @@ def save_plots(metrics: ReidMetrics | dict[str, ReidMetrics], out_dir: str | Pat
            ylabel="true accept rate (TAR)", title="ROC (verification, all pairs)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    paths.append(_save(fig, out / "roc.png", plt))
+    paths.append(_save(fig, out / "roc.png"))
 
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    fig = Figure(figsize=(5.5, 4.5))
+    ax = fig.subplots()
     for label, (far, tar, _) in curves.items():
         ax.plot(np.maximum(far, 1e-6), np.maximum(1 - tar, 1e-6), label=label)
     lim = (1e-5, 1)
@@ -350,9 +349,10 @@ def save_plots(metrics: ReidMetrics | dict[str, ReidMetrics], out_dir: str | Pat
            ylabel="false reject rate (FRR)", title="DET")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="lower left", fontsize=8)
-    paths.append(_save(fig, out / "det.png", plt))
+    paths.append(_save(fig, out / "det.png"))
 
-    fig, axes = plt.subplots(len(runs), 1, figsize=(6, 2.8 * len(runs)), squeeze=False)
+    fig = Figure(figsize=(6, 2.8 * len(runs)))
+    axes = fig.subplots(len(runs), 1, squeeze=False)
     lo = min(float(min(m.genuine.min(), m.impostor.min())) for m in runs.values())
     bins = np.linspace(max(-1.0, np.floor(lo * 10) / 10), 1.0, 81)
     for ax, (label, m) in zip(axes[:, 0], runs.items()):
@@ -361,14 +361,13 @@ def save_plots(metrics: ReidMetrics | dict[str, ReidMetrics], out_dir: str | Pat
         ax.axvline(m.eer_threshold, color="k", lw=0.8, ls="--", label=f"EER threshold {m.eer_threshold:.3f}")
         ax.set(xlabel="cosine similarity", ylabel="density", title=f"pair scores: {label}")
         ax.legend(fontsize=8)
-    paths.append(_save(fig, out / "scores.png", plt))
+    paths.append(_save(fig, out / "scores.png"))
     return paths
 
 
-def _save(fig, path: Path, plt) -> Path:
+def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
