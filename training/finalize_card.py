@@ -5,7 +5,8 @@ its sidecars), so that the card reports metrics on data never trained on.
         [--training-data JSON] [--version V] [--description TEXT]
 
 Each ``--metrics NAME=FILE`` adds ``metrics[NAME]`` with the summary of an
-``inspect-cv evaluate --out DIR`` run (mAP, per-class AP, alarm rates).
+``inspect-cv evaluate --out DIR`` run (mAP, per-class AP, alarm rates) or of an
+``inspect-cv evaluate reid --out DIR`` run (rank-1/5, mAP, TAR at FAR, EER).
 """
 from __future__ import annotations
 
@@ -34,9 +35,14 @@ def main() -> None:
     for item in args.metrics:
         name, path = item.split("=", 1)
         m = json.loads(Path(path).read_text())
-        metrics[name] = {k: m[k] for k in ("map50", "map50_95", "alarm", "n_images", "n_threat_images",
-                                           "n_benign_images", "n_boxes") if k in m}
-        metrics[name]["per_class_ap50"] = {c: round(v["ap50"], 4) for c, v in m["per_class"].items()}
+        if "per_class" in m:  # detection (inspect-cv evaluate)
+            metrics[name] = {k: m[k] for k in ("map50", "map50_95", "alarm", "n_images", "n_threat_images",
+                                               "n_benign_images", "n_boxes") if k in m}
+            metrics[name]["per_class_ap50"] = {c: round(v["ap50"], 4) for c, v in m["per_class"].items()}
+        else:  # re-identification (inspect-cv evaluate reid)
+            metrics[name] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()
+                             if k in ("protocol", "rank1", "rank5", "mAP", "eer", "n_images", "n_identities",
+                                      "n_queries") or k.startswith("tar_at_far")}
     card.metrics = metrics
     if args.training_data:
         card.training_data = json.loads(args.training_data)
