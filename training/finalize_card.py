@@ -31,7 +31,9 @@ def main() -> None:
     model = onnx.load(str(args.model))
     meta = {p.key: p.value for p in model.metadata_props}
     card = ModelCard.from_metadata(meta, source=str(args.model))
-    metrics = {"selection": card.metrics} if card.metrics else {}
+    metrics = dict(card.metrics or {})
+    if metrics and "selection" not in metrics and not all(isinstance(v, dict) for v in metrics.values()):
+        metrics = {"selection": metrics}  # first run: the training's own validation numbers
     for item in args.metrics:
         name, path = item.split("=", 1)
         m = json.loads(Path(path).read_text())
