@@ -69,27 +69,15 @@ def upload_name(filename: str | None, default: str) -> str:
     return name[:120] or default
 
 
+# first match wins: subclasses before their bases
+_STATUS = ((PoolFullError, 429), (JobTimeoutError, 504), (ImageTooLargeError, 413),
+           (UnsupportedFormatError, 415), (PhotoRejectedError, 422), ((InputError, ConfigError), 400),
+           (MissingDependencyError, 501), (ModelError, 503), (InspectCVError, 400))
+
+
 def error_status(exc: BaseException) -> int:
-    """HTTP status of an exception raised while serving a request."""
-    if isinstance(exc, PoolFullError):
-        return 429
-    if isinstance(exc, JobTimeoutError):
-        return 504
-    if isinstance(exc, ImageTooLargeError):
-        return 413
-    if isinstance(exc, UnsupportedFormatError):
-        return 415
-    if isinstance(exc, PhotoRejectedError):
-        return 422
-    if isinstance(exc, (InputError, ConfigError)):
-        return 400
-    if isinstance(exc, MissingDependencyError):
-        return 501
-    if isinstance(exc, ModelError):
-        return 503
-    if isinstance(exc, InspectCVError):
-        return 400
-    return 500
+    """HTTP status of an exception raised while serving a request (500: not one of ours)."""
+    return next((status for types, status in _STATUS if isinstance(exc, types)), 500)
 
 
 def _decode(data: bytes, name: str, config: ServiceConfig) -> np.ndarray:
