@@ -111,9 +111,11 @@ def test_console_entry_point_runs(grid_model, scans):
     assert "Traceback" in dbg.stderr
 
 
-def test_demo_runs_the_shipped_baggage_model(tmp_path, capsys, monkeypatch):
+def test_demo_runs_the_shipped_models(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("INSPECT_CV_MODELS", raising=False)
     code, out, err = run_cli(capsys, "demo", "--out", tmp_path)
     assert code == 0
-    assert "synthetic_bag_1_pseudocolour.jpg" in out and "1 of 1 demos ran" in err
+    assert "synthetic_bag_1_pseudocolour.jpg" in out and "2 of 2 demos ran" in err
+    horse_rows = [line for line in out.splitlines() if line.startswith("synthetic_horse")]
+    assert len(horse_rows) == 4 and all(r.split()[1].startswith("horse") for r in horse_rows)
     assert len(list((tmp_path / "baggage").glob("*.png"))) == 5
