@@ -79,7 +79,17 @@ def mutate(data: bytes, rng: np.random.Generator) -> bytes:
 
 
 def rss_mb() -> float:
+    """Peak resident memory so far (a high-water mark), MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    """Resident memory now, MiB (Linux /proc; the peak where that is missing)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return rss_mb()
+    return pages * resource.getpagesize() / (1 << 20)
 
 
 def main(argv=None) -> int:
@@ -90,6 +100,7 @@ def main(argv=None) -> int:
     ap.add_argument("--slow", type=float, default=5.0, help="seconds per call counted as a hang")
     ap.add_argument("--max-rss-mb", type=float, default=2048)
     ap.add_argument("--out", type=Path, default=Path("runs/fuzz"))
+    ap.add_argument("--sample-every", type=int, default=500, help="record the current RSS every N inputs")
     args = ap.parse_args(argv)
 
     rng = np.random.default_rng(args.seed)
@@ -108,11 +119,14 @@ def main(argv=None) -> int:
     findings = []
     start, n = time.perf_counter(), 0
     rss0 = rss_mb()
+    series = []     # (seconds, current RSS MiB) every --sample-every inputs: flat or growing?
+    jumps = []      # inputs that raised the peak by more than 16 MiB: what a single input costs
     while time.perf_counter() - start < args.minutes * 60:
         kind = names[int(rng.integers(len(names)))]
         data = mutate(pool[kind], rng) if rng.random() < 0.95 else rng.integers(0, 256, int(rng.integers(0, 512)),
                                                                                  np.uint8).tobytes()
         t = time.perf_counter()
+        peak_before = rss_mb()
         try:
             decode_image(data, f"fuzz.{kind}", max_pixels=50_000_000, max_bytes=64 << 20)
             counts["decoded"] += 1
@@ -133,6 +147,10 @@ def main(argv=None) -> int:
                 _save(args.out, len(findings), data)
             if time.perf_counter() - t > args.slow:
                 findings.append({"kind": kind, "where": "/v1/detect", "error": "slow"})
+        if rss_mb() - peak_before > 16:
+            jumps.append({"input": n, "kind": kind, "bytes": len(data), "peak_mib": round(rss_mb())})
+        if n % args.sample_every == 0:
+            series.append((round(time.perf_counter() - start, 1), round(current_rss_mb(), 1)))
         if rss_mb() > args.max_rss_mb:
             findings.append({"kind": kind, "where": "memory", "error": f"peak RSS {rss_mb():.0f} MiB"})
             break
@@ -140,7 +158,8 @@ def main(argv=None) -> int:
     el = time.perf_counter() - start
     report = {"inputs": n, "seconds": round(el, 1), "inputs_per_s": round(n / el, 1), "counts": counts,
               "peak_rss_mib_start": round(rss0), "peak_rss_mib_end": round(rss_mb()), "seeds": names,
-              "findings": len(findings)}
+              "rss_mib_now_end": round(current_rss_mb(), 1), "rss_mib_series": series[:: max(1, len(series) // 20)],
+              "peak_jumps": jumps[:20], "findings": len(findings)}
     print(json.dumps(report, indent=1, default=str))
     for f in findings[:20]:
         print(f"FINDING {f['where']} ({f['kind']}): {f['error'].strip().splitlines()[-1]}")
