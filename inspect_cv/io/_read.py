@@ -117,10 +117,18 @@ def _decode_cv2(data: bytes, fmt: str, name: str, limits: Limits) -> np.ndarray:
         info = _sniff.bmp_header(data, name)
         check_shape(info.shape, limits, name)
         flags = cv2.IMREAD_UNCHANGED
-    try:
-        arr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    except cv2.error:
-        arr = None
+    from ._native import JPEG_DAMAGE, native_stderr, split_messages, write_back
+
+    with native_stderr() as said:
+        try:
+            arr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+        except cv2.error:
+            arr = None
+    damage, other = split_messages(said, JPEG_DAMAGE if fmt == "jpeg" else ())
+    write_back([line for line in other if not line.startswith("libpng error")])  # reported below as ours
+    if damage and arr is not None:
+        raise CorruptImageError(f"{fmt.upper()} data is damaged ({damage[0].rstrip('.')}); "
+                                "the picture would be incomplete: rescan or re-export it", name)
     if arr is None:
         if info.height * info.width > _CV_DEFAULT_MAX_PIXELS:
             raise ImageTooLargeError(
