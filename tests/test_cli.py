@@ -115,7 +115,11 @@ def test_demo_runs_the_shipped_models(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("INSPECT_CV_MODELS", raising=False)
     code, out, err = run_cli(capsys, "demo", "--out", tmp_path)
     assert code == 0
-    assert "synthetic_bag_1_pseudocolour.jpg" in out and "2 of 2 demos ran" in err
+    assert "synthetic_bag_1_pseudocolour.jpg" in out and "3 of 3 demos ran" in err
     horse_rows = [line for line in out.splitlines() if line.startswith("synthetic_horse")]
     assert len(horse_rows) == 4 and all(r.split()[1].startswith("horse") for r in horse_rows)
     assert len(list((tmp_path / "baggage").glob("*.png"))) == 5
+    ctr = {line.split()[0]: line for line in out.splitlines() if line.startswith("synthetic_20ft")}
+    assert len(ctr) == 3 and len(list((tmp_path / "container").glob("*.png"))) == 3
+    assert "declared empty but cargo seen" in ctr["synthetic_20ft_1_declared_empty"]
+    assert "EMPTY" in ctr["synthetic_20ft_3_empty"] and ctr["synthetic_20ft_3_empty"].rstrip().endswith("consistent")
