@@ -1,6 +1,7 @@
 """Empty verification and mass estimate on held-out simulated container scans.
 
     PYTHONPATH=. python benchmarks/container_empty_mass.py --n 160 --seed 1001 --pixel-mm 7 --workers 2
+    PYTHONPATH=. python benchmarks/container_empty_mass.py --n 600 --seed 2001 --only-empty
 
 Scans come from :func:`inspect_cv.container.calibrate.scene_for` with a seed other than
 the calibration's (7). Prints the catch rate on loaded containers (and on single small
@@ -10,7 +11,7 @@ import argparse
 
 import numpy as np
 
-from inspect_cv.container.calibrate import run_many
+from inspect_cv.container.calibrate import empty_indices, run_many
 from inspect_cv.container.inspect import load_calibration
 
 
@@ -20,8 +21,13 @@ def main():
     ap.add_argument("--seed", type=int, default=1001)
     ap.add_argument("--pixel-mm", type=float, default=7.0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--only-empty", action="store_true",
+                    help="render only empty containers (n of them): the false-alarm rate at useful counts")
     a = ap.parse_args()
-    rows = run_many(a.seed, a.n, a.pixel_mm, load_calibration(), a.workers)
+    from inspect_cv.progress import progress
+
+    idx = empty_indices(a.n) if a.only_empty else None
+    rows = run_many(a.seed, a.n, a.pixel_mm, load_calibration(), a.workers, progress=progress, indices=idx)
     err = [r for r in rows if "error" in r]
     ok = [r for r in rows if "error" not in r]
     loaded = [r for r in ok if not r["empty"]]

@@ -333,3 +333,12 @@ def test_cli(tmp_path, capsys):
     assert main(["synth", "container", "--out", str(tmp_path / "d"), "--n", "1",
                  "--empty-fraction", "2"]) == 1
     assert "empty-fraction" in capsys.readouterr().err
+
+
+def test_empty_indices_pick_empty_scenes():
+    from inspect_cv.container.calibrate import empty_indices, scene_for
+    from inspect_cv.container.synth import scan_rng
+
+    idx = empty_indices(5, start=3)
+    assert len(set(idx)) == 5
+    assert all(scene_for(i, scan_rng(11, i)).cargo == "empty" for i in idx)

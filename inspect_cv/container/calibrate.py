@@ -65,10 +65,18 @@ def measure_one(args) -> dict:
     return out
 
 
+def empty_indices(n: int, start: int = 0) -> list[int]:
+    """Indices of ``n`` scenes that :func:`scene_for` makes empty (every ``1 + categories``-th)."""
+    step = 1 + len(CARGO_CATEGORIES)
+    return [(start + i) * step for i in range(n)]
+
+
 def run_many(seed: int, n: int, pixel_mm: float | None, calibration: dict | None = None,
-             workers: int = 1, progress=None) -> list[dict]:
-    """:func:`measure_one` over ``n`` scans (in processes when ``workers`` > 1)."""
-    jobs = [(seed, i, pixel_mm, calibration) for i in range(n)]
+             workers: int = 1, progress=None, indices: list[int] | None = None) -> list[dict]:
+    """:func:`measure_one` over scans ``0..n-1`` (or the given ``indices``), in processes when
+    ``workers`` > 1."""
+    jobs = [(seed, i, pixel_mm, calibration) for i in (range(n) if indices is None else indices)]
+    n = len(jobs)
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
