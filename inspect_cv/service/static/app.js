@@ -69,7 +69,7 @@ function debounce(fn, ms) {
 }
 function fmt(v) {
   const a = Math.abs(v);
-  if (a >= 1000) return Math.round(v).toString();
+  if (a >= 100 || Number.isInteger(v)) return Math.round(v).toString();
   if (a >= 10) return v.toFixed(1);
   return v.toPrecision(3);
 }
