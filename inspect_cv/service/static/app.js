@@ -404,7 +404,11 @@ async function openBag(files) {
     }
     $("bag-decision").disabled = false;
   }, $("bag-busy"));
-  if (!bag.record) setBanner("bag-banner", "idle", "No result (see the error above)");
+  if (!bag.record) {  // never an old scan under a new file's name
+    setBanner("bag-banner", "idle", "No result (see the error above)");
+    bag.viewer.clear(); bag.display.files = null; bag.files = null;
+    $("bag-window").disabled = true; $("bag-hint").hidden = false;
+  }
 }
 
 async function decideBag(decision) {
@@ -507,7 +511,11 @@ async function inspectContainer() {
     }
     $("con-decision").disabled = false;
   }, $("con-busy"));
-  if (!con.record) setBanner("con-banner", "idle", "No result (see the error above)");
+  if (!con.record) {
+    setBanner("con-banner", "idle", "No result (see the error above)");
+    con.viewer.clear(); con.display.files = null;
+    $("con-window").disabled = true; $("con-hint").hidden = false;
+  }
 }
 $("con-form").addEventListener("submit", (ev) => { ev.preventDefault(); inspectContainer(); });
 dropTarget($("con-viewer"), (files) => {
