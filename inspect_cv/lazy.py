@@ -1,21 +1,36 @@
 """A dict filled on first use, so that importing a module does no work."""
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
 
 class LazyDict(dict):
-    """``dict`` whose entries come from ``loader()`` the first time it is read."""
+    """``dict`` whose entries come from ``loader()`` the first time it is read.
+
+    Thread-safe: a thread reading while another fills waits for the filled dict (the
+    service's worker threads read the same tables at once).
+    """
 
     def __init__(self, loader: Callable[[], dict]):
         super().__init__()
         self._loader = loader
         self._filled = False
+        self._filling = False
+        self._lock = threading.RLock()
 
     def _fill(self) -> None:
-        if not self._filled:
-            self._filled = True
-            dict.update(self, self._loader())
+        if self._filled:
+            return
+        with self._lock:  # other threads wait here until the dict is filled
+            if self._filled or self._filling:  # _filling: the loader itself reads the dict
+                return
+            self._filling = True
+            try:
+                dict.update(self, self._loader())
+                self._filled = True
+            finally:
+                self._filling = False
 
     def __getitem__(self, key):
         self._fill()

@@ -2,8 +2,9 @@
 
 ``inspect-cv serve --models baggage,container,horse-reid --gallery horses.db --keys keys.json``
 serves ``/v1/detect``, ``/v1/scan-container``, ``/v1/horses``..., ``/v1/decisions``,
-``/v1/models``, ``/healthz``, ``/metrics`` and the OpenAPI schema (``/docs``). Without
-``--keys`` the service is open and binds to loopback only.
+``/v1/view``, ``/v1/models``, ``/healthz``, ``/metrics``, the OpenAPI schema (``/docs``)
+and the operator web page at ``/ui/`` (``--static DIR`` serves another folder, ``--no-ui``
+none). Without ``--keys`` the service is open and binds to loopback only.
 
 ``inspect-cv serve keys add NAME --role operator --keys FILE`` prints a new key once
 (it is stored hashed); ``keys list`` and ``keys remove NAME`` manage the file.
@@ -38,7 +39,9 @@ def register(sub) -> None:
     p.add_argument("--max-pixels", type=int, default=120_000_000, help="decoded values per image (default 120M)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request before 504 (default 60)")
     p.add_argument("--face-model", default="auto", help="horse face detector: auto, none, a name or path")
-    p.add_argument("--static", type=Path, default=None, metavar="DIR", help="serve this folder under /ui")
+    p.add_argument("--static", type=Path, default=None, metavar="DIR",
+                   help="serve this folder under /ui instead of the shipped operator page")
+    p.add_argument("--no-ui", action="store_true", help="do not serve the operator web page at /ui")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run)
 
@@ -85,14 +88,14 @@ def run_keys(args) -> int:
 
 def build_config(args):
     """The :class:`~inspect_cv.service.ServiceConfig` of parsed ``serve`` arguments."""
-    from ..service.config import ServiceConfig, default_workers
+    from ..service.config import UI_DIR, ServiceConfig, default_workers
 
     workers = args.workers if args.workers is not None else default_workers()
     return ServiceConfig(models=args.models, gallery=args.gallery, keys=args.keys, audit=args.audit,
                          host=args.host, workers=workers, queue=args.queue, threads=args.threads,
                          device=args.device, max_upload_bytes=int(args.max_upload_mb * 1024**2),
                          max_pixels=args.max_pixels, timeout_s=args.timeout, face_model=args.face_model,
-                         static_dir=args.static)
+                         static_dir=None if getattr(args, "no_ui", False) else (args.static or UI_DIR))
 
 
 def run(args) -> int:
@@ -113,8 +116,9 @@ def run(args) -> int:
 
         raise MissingDependencyError("uvicorn", "serve", "run the HTTP service") from None
     auth = f"keys from {config.keys}" if config.keys else "OPEN (no keys; loopback only)"
+    ui = f"; web page http://{args.host}:{args.port}/ui/" if config.static_dir is not None else ""
     print(f"inspect-cv serve: http://{args.host}:{args.port}  models {', '.join(config.models)}; "
-          f"{config.workers} workers, queue {config.queue}; auth {auth}; audit {config.audit}", file=sys.stderr)
+          f"{config.workers} workers, queue {config.queue}; auth {auth}; audit {config.audit}{ui}", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
 

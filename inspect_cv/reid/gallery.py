@@ -7,7 +7,10 @@ Storage (one SQLite file, WAL journal, ``synchronous=FULL`` by default):
 - ``horses``: id, name, passport, microchip, notes, created, updated;
 - ``embeddings``: horse_id, vector (float32 BLOB), photo_sha256, created, quality (JSON);
 - ``audit``: time, action, horse_id, result, score, threshold, operator, details (JSON);
-- ``calibration``: threshold, target FAR, measured FAR / TAR, numbers of pairs, created.
+- ``calibration``: threshold, target FAR, measured FAR / TAR, numbers of pairs, created;
+- ``thumbnails``: horse_id, a small JPEG (<= :data:`THUMB_SIDE` px) of the first enrolled
+  face crop, for people to see whom a match names (created by the first enrolment that
+  writes one, so galleries made before it still open; :meth:`Gallery.photo`).
 
 Each enrolment is one ``BEGIN IMMEDIATE`` ... ``COMMIT`` transaction: a crash (even
 SIGKILL) mid-enrolment leaves either the whole enrolment or none of it, and never
@@ -47,6 +50,7 @@ from .quality import PhotoRejectedError, QualityConfig, check_photo
 SCHEMA_VERSION = 1
 DEFAULT_THRESHOLD = 0.5  # used until the gallery is calibrated (reported with far=None)
 SCORING = "max"
+THUMB_SIDE = 160  # longest side of the stored enrolment thumbnail, pixels
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -458,7 +462,7 @@ class Gallery:
             crop, report = check_photo(image, self.detector(), self.quality, name=name, gate=gate)
             crops.append((i, crop))
             vectors.append(None)
-            info.append({"source": name, "sha256": sha, "quality": report.to_dict()})
+            info.append({"source": name, "sha256": sha, "quality": report.to_dict(), "crop": crop})
         if crops:
             emb = self.embedder().embed([c for _, c in crops])
             for (i, _), v in zip(crops, emb):
@@ -645,6 +649,11 @@ class Gallery:
                           [(horse_id, vectors[i].tobytes(), info[i]["sha256"], now,
                             json.dumps(info[i]["quality"]) if info[i]["quality"] else None) for i in keep])
             total = c.execute("SELECT COUNT(*) FROM embeddings WHERE horse_id = ?", (horse_id,)).fetchone()[0]
+            crop = next((info[i]["crop"] for i in keep if info[i].get("crop") is not None), None)
+            if crop is not None:
+                c.execute(_THUMB_TABLE)
+                c.execute("INSERT OR IGNORE INTO thumbnails (horse_id, jpeg, created) VALUES (?, ?, ?)",
+                          (horse_id, thumbnail_jpeg(crop), now))
             self._bump_version()
             self._audit("enroll", horse_id, "created" if created else "updated", None, None, operator,
                         {"added": len(keep), "total": total, "warnings": warnings})
@@ -743,6 +752,15 @@ class Gallery:
                 return r
         raise InputError(f"no horse with id '{horse_id}' in the gallery", self.path)
 
+    def photo(self, horse_id: str) -> bytes | None:
+        """The JPEG thumbnail of the horse's first enrolled face (None when there is none:
+        enrolled from embeddings only, or in a gallery made before thumbnails were kept)."""
+        try:
+            row = self.conn.execute("SELECT jpeg FROM thumbnails WHERE horse_id = ?", (horse_id,)).fetchone()
+        except sqlite3.OperationalError:  # no thumbnails table (an older gallery)
+            return None
+        return bytes(row[0]) if row is not None else None
+
     def remove(self, horse_id: str, operator: str | None = None) -> int:
         """Delete a horse and its embeddings (audit rows stay); returns embeddings removed."""
         horse_id = _check_id(horse_id)
@@ -750,6 +768,8 @@ class Gallery:
             if c.execute("SELECT 1 FROM horses WHERE id = ?", (horse_id,)).fetchone() is None:
                 raise InputError(f"no horse with id '{horse_id}' in the gallery", self.path)
             n = c.execute("DELETE FROM embeddings WHERE horse_id = ?", (horse_id,)).rowcount
+            if c.execute("SELECT 1 FROM sqlite_master WHERE name = 'thumbnails'").fetchone():
+                c.execute("DELETE FROM thumbnails WHERE horse_id = ?", (horse_id,))
             c.execute("DELETE FROM horses WHERE id = ?", (horse_id,))
             self._bump_version()
             self._audit("remove", horse_id, "removed", None, None, operator, {"embeddings": n})
@@ -933,6 +953,25 @@ def _eer(genuine: np.ndarray, impostor: np.ndarray) -> float:
     return float((far[i] + frr[i]) / 2)
 
 
+_THUMB_TABLE = ("CREATE TABLE IF NOT EXISTS thumbnails (horse_id TEXT PRIMARY KEY, jpeg BLOB NOT NULL, "
+                "created TEXT NOT NULL)")
+
+
+def thumbnail_jpeg(image: np.ndarray, side: int = THUMB_SIDE, quality: int = 85) -> bytes:
+    """A JPEG of ``image`` (any scan / photo array) no longer than ``side`` pixels."""
+    import cv2
+
+    from ..io import encode_image
+    from ..runtime.preprocess import to_model_rgb
+
+    rgb = to_model_rgb(image)
+    h, w = rgb.shape[:2]
+    s = min(1.0, side / max(h, w))
+    if s < 1.0:
+        rgb = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    return encode_image(np.clip(rgb + 0.5, 0, 255).astype(np.uint8), "jpeg", jpeg_quality=quality)
+
+
 def _check_id(horse_id: Any) -> str:
     hid = str(horse_id).strip() if horse_id is not None else ""
     if not hid:
@@ -951,4 +990,5 @@ def _probe_name(photo: Any) -> str:
 
 
 __all__ = ["Gallery", "EnrolResult", "VerifyResult", "IdentifyResult", "Candidate", "Calibration", "ModelInfo",
-           "threshold_for_far", "DEFAULT_THRESHOLD", "SCHEMA_VERSION", "PhotoRejectedError"]
+           "threshold_for_far", "thumbnail_jpeg", "THUMB_SIDE", "DEFAULT_THRESHOLD", "SCHEMA_VERSION",
+           "PhotoRejectedError"]

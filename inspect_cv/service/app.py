@@ -157,6 +157,20 @@ def _identify_job(state: ServiceState, photo: tuple[bytes, str], top: int, who: 
     return _gallery(state).identify(image, top_k=top, operator=who).to_dict()
 
 
+def _view_job(state: ServiceState, uploads: list[tuple[bytes, str]], level, width, mode: str, max_side: int,
+              kind: str):
+    from .view import render_view, view_png
+
+    images = [_decode(d, n, state.config) for d, n in uploads]
+    image = images[0] if len(images) == 1 else _pair(images[0], images[1], (uploads[0][1], uploads[1][1]))
+    view = render_view(image, level, width, mode=mode, max_side=max_side, kind=kind, name=uploads[0][1])
+    return view_png(view), view.headers()
+
+
+def _photo_job(state: ServiceState, horse_id: str) -> bytes | None:
+    return _gallery(state).photo(horse_id)
+
+
 def _list_job(state: ServiceState) -> dict:
     g = _gallery(state)
     cal = g.calibration()
@@ -267,16 +281,17 @@ def create_app(config: ServiceConfig, models: ModelSet | None = None):
 
     Routes: ``POST /v1/detect``, ``POST /v1/scan-container``, ``POST /v1/horses`` (enrol),
     ``GET /v1/horses``, ``DELETE /v1/horses/{id}``, ``POST /v1/horses/{id}/verify``,
-    ``POST /v1/horses/identify``, ``POST|GET /v1/decisions``, ``GET /v1/models``,
+    ``POST /v1/horses/identify``, ``GET /v1/horses/{id}/photo``, ``POST|GET /v1/decisions``,
+    ``POST /v1/view`` (a windowed PNG of a raw scan for the web page), ``GET /v1/models``,
     ``GET /healthz``, ``GET /metrics``; OpenAPI at ``/openapi.json`` and ``/docs``;
-    ``config.static_dir`` served under ``/ui``.
+    ``config.static_dir`` served under ``/ui`` (and ``/`` redirects there).
     """
     _import_fastapi()
     from typing import Literal
 
     from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse, PlainTextResponse
+    from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
     from fastapi.security import APIKeyHeader
     from pydantic import BaseModel, Field
     from starlette.exceptions import HTTPException
@@ -438,6 +453,39 @@ def create_app(config: ServiceConfig, models: ModelSet | None = None):
         return await pool.run(_container_job, state, uploads, man, pixel_mm, profile, conf, tile_v,
                               timeout=config.timeout_s)
 
+    @app.post("/v1/view", tags=["inspection"], response_class=Response,
+              responses={200: {"content": {"image/png": {}}, "description": "the view; its numbers in X- headers"}})
+    async def view(file: UploadFile = File(..., description="scan: PNG, JPEG, TIFF, DICOM (or the high-energy image)"),
+                   low: Optional[UploadFile] = File(None, description="low-energy image of a dual-energy pair"),
+                   level: Optional[float] = Form(None, description="window centre, in the image's stored units"),
+                   width: Optional[float] = Form(None, description="window width, in the image's stored units"),
+                   mode: Literal["auto", "grey", "colour"] = Form("auto"),
+                   max_side: int = Form(2048, description="longest side of the view, 16..8192 px"),
+                   kind: Literal["baggage", "container"] = Form("baggage", description="pseudo-colour table"),
+                   who: Principal = Depends(operator)) -> Response:
+        """A display PNG of a raw scan: downscaled to ``max_side``, windowed on the stored
+        (e.g. 16-bit) values, grey or dual-energy pseudo-colour. Headers: ``X-Image-Width``,
+        ``X-Image-Height`` (original), ``X-View-Scale`` (view px per original px),
+        ``X-Value-Min`` / ``X-Value-Max``, ``X-Window-Level`` / ``X-Window-Width`` (used),
+        ``X-Window-Default-Level`` / ``X-Window-Default-Width``, ``X-View-Mode``,
+        ``X-View-Source`` (grey, rgb or dual)."""
+        uploads = [await read_upload(file, "upload")]
+        if given(low):
+            uploads.append(await read_upload(low, "upload-low"))
+        png, headers = await pool.run(_view_job, state, uploads, level, width, mode, max_side, kind,
+                                      timeout=config.timeout_s)
+        return Response(png, media_type="image/png", headers={**headers, "Cache-Control": "no-store"})
+
+    @app.get("/v1/horses/{horse_id}/photo", tags=["horses"], response_class=Response,
+             responses={200: {"content": {"image/jpeg": {}}, "description": "JPEG thumbnail"}})
+    async def horse_photo(horse_id: str, who: Principal = Depends(operator)) -> Response:
+        """The JPEG thumbnail of the horse's first enrolled face (404 when none is stored)."""
+        require(models.embedder is not None, "horse-reid")
+        data = await pool.run(_photo_job, state, horse_id, timeout=config.timeout_s)
+        if data is None:
+            raise HTTPException(404, f"no enrolment photo stored for horse '{one_line(horse_id, 80)}'")
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})
+
     @app.post("/v1/horses", tags=["horses"], status_code=201)
     async def enrol(id: str = Form(..., description="horse id (e.g. UELN)"),
                     photos: list[UploadFile] = File(..., description="face photos"),
@@ -511,6 +559,10 @@ def create_app(config: ServiceConfig, models: ModelSet | None = None):
         if not config.static_dir.is_dir():
             raise ConfigError(f"{config.static_dir}: the static folder does not exist")
         app.mount("/ui", StaticFiles(directory=str(config.static_dir), html=True), name="ui")
+
+        @app.get("/", include_in_schema=False)
+        async def root() -> RedirectResponse:
+            return RedirectResponse("/ui/", status_code=307)
     return app
 
 

@@ -11,6 +11,8 @@ from ..errors import ConfigError
 #: Service roles, each with the actions it may take (admin may do everything).
 ROLES = ("operator", "admin")
 MODEL_KINDS = ("baggage", "container", "horse-reid")
+#: The operator web page shipped with the package (``inspect-cv serve`` serves it at ``/ui``).
+UI_DIR = Path(__file__).resolve().parent / "static"
 
 
 def default_workers() -> int:
@@ -71,7 +73,8 @@ class ServiceConfig:
         max_upload_bytes: per request body; max_pixels: decoded values per image.
         timeout_s: per request processing time before a 504.
         face_model: horse face detector ('auto', 'none', a name or path).
-        static_dir: a folder served under ``/ui`` (the web page, later), or None.
+        static_dir: a folder served under ``/ui`` (``/`` redirects there), or None; the
+            shipped operator page is :data:`UI_DIR` (the CLI's default).
     """
 
     models: dict[str, str | None] = field(default_factory=lambda: {"baggage": "baggage"})
@@ -116,4 +119,4 @@ class ServiceConfig:
                 "`inspect-cv serve keys add NAME --role operator --keys FILE` and pass --keys FILE")
 
 
-__all__ = ["ServiceConfig", "ROLES", "MODEL_KINDS", "parse_models", "is_loopback", "default_workers"]
+__all__ = ["ServiceConfig", "UI_DIR", "ROLES", "MODEL_KINDS", "parse_models", "is_loopback", "default_workers"]
