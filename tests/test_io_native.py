@@ -44,6 +44,17 @@ def test_foreign_output_is_written_back(capfd):
     assert capfd.readouterr().err == ""  # nothing leaked while captured
 
 
+def test_opencv_codec_log_is_not_echoed(capfd):
+    import cv2
+
+    bmp = bytearray(cv2.imencode(".bmp", np.zeros((8, 8, 3), np.uint8))[1].tobytes())
+    bmp[30:34] = b"\xff\xff\xff\x7f"  # compression field out of range: OpenCV logs an [ERROR] line
+    with pytest.raises(Exception) as e:
+        decode_image(bytes(bmp), "x.bmp")
+    assert "x.bmp" in str(e.value)
+    assert capfd.readouterr().err == ""
+
+
 def test_concurrent_decodes_keep_their_own_verdicts():
     good, bad = SAMPLE.read_bytes(), _damaged()
     results: dict[int, str] = {}

@@ -21,8 +21,10 @@ _LOCK = threading.Lock()
 # libjpeg messages that mean the decoded picture is not what the scanner wrote
 JPEG_DAMAGE = ("Corrupt JPEG data", "Premature end of JPEG file", "Invalid SOS parameters",
                "Bogus marker", "Huffman table", "Unsupported marker")
-# harmless library chatter dropped outright
-NOISE = ("libpng warning:",)
+# library chatter dropped outright: harmless warnings, and OpenCV's own log lines about a
+# file it could not decode (the reader reports that as a typed error with the file's name)
+NOISE = ("libpng warning:", "libpng error:")
+CODEC_LOG = ("imgcodecs", "imdecode")
 
 
 @contextmanager
@@ -55,7 +57,7 @@ def split_messages(lines: list[str], damage: tuple[str, ...]) -> tuple[list[str]
     bad, other = [], []
     for line in lines:
         text = line.strip()
-        if not text or text.startswith(NOISE):
+        if not text or text.startswith(NOISE) or (text.startswith("[") and any(k in text for k in CODEC_LOG)):
             continue
         (bad if any(k in text for k in damage) else other).append(text)
     return bad, other

@@ -125,7 +125,7 @@ def _decode_cv2(data: bytes, fmt: str, name: str, limits: Limits) -> np.ndarray:
         except cv2.error:
             arr = None
     damage, other = split_messages(said, JPEG_DAMAGE if fmt == "jpeg" else ())
-    write_back([line for line in other if not line.startswith("libpng error")])  # reported below as ours
+    write_back(other)
     if damage and arr is not None:
         raise CorruptImageError(f"{fmt.upper()} data is damaged ({damage[0].rstrip('.')}); "
                                 "the picture would be incomplete: rescan or re-export it", name)
