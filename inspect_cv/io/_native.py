@@ -23,7 +23,7 @@ JPEG_DAMAGE = ("Corrupt JPEG data", "Premature end of JPEG file", "Invalid SOS p
                "Bogus marker", "Huffman table", "Unsupported marker")
 # library chatter dropped outright: harmless warnings, and OpenCV's own log lines about a
 # file it could not decode (the reader reports that as a typed error with the file's name)
-NOISE = ("libpng warning:", "libpng error:")
+NOISE = ("libpng warning:", "libpng error:", "Warning: unknown JFIF revision", "Warning: thumbnail image size")
 CODEC_LOG = ("imgcodecs", "imdecode")
 
 
