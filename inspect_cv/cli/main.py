@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 from ..errors import InspectCVError
 
-COMMANDS = ["models", "detect", "scan_container", "convert", "train", "export", "quantize", "evaluate", "horse", "reid", "demo", "serve"]
+COMMANDS = ["models", "detect", "scan_container", "convert", "train", "export", "quantize", "evaluate", "horse", "reid", "demo", "serve", "batch"]
 SYNTH_KINDS = ["baggage", "container", "horse"]
 
 
