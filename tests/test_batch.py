@@ -116,3 +116,11 @@ def test_batch_on_a_two_node_cluster_resumes_exactly_once(tmp_path, cluster):
             rec.pop("ms", None)
             rec.pop("timings_ms", None)
         assert g == w
+
+
+def test_cli_bad_inputs_are_one_line(tmp_path):
+    env = dict(os.environ)
+    r = _cli(["batch", "detect", tmp_path / "nope", "--model", "baggage", "--out", tmp_path / "o"], env)
+    assert r.returncode != 0 and "nope" in r.stderr and "Traceback" not in r.stderr
+    r = _cli(["batch", "detect", SAMPLES, "--model", "baggage", "--out", tmp_path / "o", "--tile", "big"], env)
+    assert r.returncode != 0 and "tile" in r.stderr and "Traceback" not in r.stderr

@@ -46,14 +46,9 @@ def run(args) -> int:
 
     _quiet_ray(bool(getattr(args, "debug", False)))
     from ..progress import progress
+    from ..service.records import parse_tile
 
-    tile = args.tile
-    if tile not in ("auto", "off"):
-        try:
-            tile = int(tile)
-        except ValueError:
-            print(f"inspect-cv batch: error: --tile must be auto, off or an integer, got {tile!r}", file=sys.stderr)
-            return 2
+    tile = parse_tile(args.tile)  # InputError: one line from the main entry point
     if args.conf is not None and not 0 <= args.conf <= 1:
         print("inspect-cv batch: error: --conf must lie in [0, 1]", file=sys.stderr)
         return 2
