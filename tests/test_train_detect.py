@@ -439,3 +439,75 @@ def test_cli_export_and_errors(run, tmp_path, capsys):
     assert main(["train", "detect", str(tmp_path / "missing.yaml"), "train.nope=1"]) == 1
     assert main(["export", str(tmp_path / "nothing.pt"), "--out", str(out)]) == 1
     assert "nothing.pt" in capsys.readouterr().err
+
+
+# -- fine-tuning the shipped model on an agency's own data --------------------------------
+SHIPPED_PT = Path(__file__).resolve().parents[1] / "exported_models" / "baggage.pt"
+
+
+def test_init_from_checkpoint_maps_classes_by_name():
+    from inspect_cv.train.common import load_checkpoint
+    from inspect_cv.train.detect import init_from_checkpoint
+
+    ckpt = load_checkpoint(SHIPPED_PT)
+    classes = ["knife", "battery", "gun"]
+    model = create_model(ckpt["model_name"], len(classes), pretrained=False)
+    fresh = {k: v.clone() for k, v in model.state_dict().items()}
+    counts = init_from_checkpoint(model, ckpt, classes)
+    assert counts["copied"] > 100 and counts["class_mapped"] >= 1
+    src, dst = ckpt["model"], model.state_dict()
+    mapped = [k for k in dst if k in src and src[k].shape != dst[k].shape]
+    assert mapped
+    for k in mapped:  # knife and gun rows come from the shipped model, battery keeps its fresh init
+        assert torch.equal(dst[k][0], src[k][ckpt["classes"].index("knife")])
+        assert torch.equal(dst[k][2], src[k][ckpt["classes"].index("gun")])
+        assert torch.equal(dst[k][1], fresh[k][1])
+    same = next(k for k in dst if k not in mapped and k in src and dst[k].dtype.is_floating_point)
+    assert torch.equal(dst[same], src[same])
+
+
+def test_finetune_shipped_model_on_converted_native_layout(tmp_path):
+    """One command per step: convert an OPIXray-layout folder to COCO, fine-tune the shipped
+    baggage model on it (fixture scale), export the result."""
+    import shutil
+
+    import cv2
+
+    from inspect_cv.cli.main import main
+
+    fix = Path(__file__).parent / "fixtures" / "formats" / "opixray"
+    root = tmp_path / "opixray"
+    shutil.copytree(fix, root)
+    ds_root = root / "OPIXray_Dataset"
+    names = [("test", "test_image", i) for i in ("009000", "009001", "009002", "009003")]
+    for split, folder, stem in names + [("train", "train_image", "000001")]:
+        img = np.full((954, 1225, 3), 200, np.uint8)  # the data set's real size
+        cv2.rectangle(img, (300, 240), (600, 480), (40, 90, 160), -1)
+        (ds_root / split / folder).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(ds_root / split / folder / f"{stem}.jpg"), img)
+    coco = tmp_path / "coco"
+    assert main(["convert", str(ds_root), "--from", "opixray", "--to", "coco", "--out", str(coco)]) == 0
+    ann = next(coco.rglob("*.json"))
+    assert main(["train", "detect", str(_write_cfg(tmp_path, ann))]) == 0
+    run_dir = tmp_path / "runs" / "ft"
+    assert (run_dir / "best.pt").is_file()
+    from inspect_cv.train.common import load_checkpoint
+
+    tuned, shipped = load_checkpoint(run_dir / "best.pt")["model"], load_checkpoint(SHIPPED_PT)["model"]
+    k = next(k for k, v in shipped.items() if v.ndim == 4 and v.shape == tuned[k].shape and v.numel() > 1000)
+    assert (tuned[k] - shipped[k]).abs().mean() < 0.1 * shipped[k].abs().mean()  # started from the shipped weights
+    out = tmp_path / "ft.onnx"
+    assert main(["export", str(run_dir), "--out", str(out)]) == 0 and out.is_file()
+
+
+def _write_cfg(tmp_path: Path, ann: Path) -> Path:
+    cfg = tmp_path / "ft.yaml"
+    cfg.write_text(f"""name: ft
+output_dir: {tmp_path / 'runs'}
+model: {{name: mbv2h-fpn-s, pretrained: false, init: {SHIPPED_PT}}}
+data: {{train: {ann}, input_size: 256, workers: 0}}
+augment: {{enabled: false}}
+train: {{epochs: 1, batch_size: 2, max_iters_per_epoch: 2, warmup_iters: 1, lr: 0.0005}}
+eval: {{every: 0}}
+""")
+    return cfg

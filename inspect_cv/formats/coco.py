@@ -42,13 +42,18 @@ def _field(entry, key, path, where):
 
 
 def read_coco(json_path: str | Path, image_root: str | Path | None = None) -> DetectionDataset:
-    """Read a COCO instances file. ``image_root`` defaults to the JSON file's folder.
+    """Read a COCO instances file. ``image_root`` defaults to the JSON file's folder (or its
+    ``images/`` sub-folder when the files are there, as ``inspect-cv convert`` writes them).
 
     Images lacking ``width``/``height`` are measured from their file headers.
     """
     path = Path(json_path)
     data = _load_json(path)
     root = Path(image_root) if image_root is not None else path.parent
+    first = next((im.get("file_name") for im in data.get("images", []) if isinstance(im, dict)), None)
+    if image_root is None and isinstance(first, str) and not (root / first).exists() \
+            and (root / "images" / first).exists():
+        root = root / "images"  # the layout `inspect-cv convert --to coco` writes
     cats = data.get("categories", [])
     if not isinstance(cats, list):
         raise DatasetError("'categories' must be a list", path)

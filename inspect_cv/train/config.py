@@ -19,7 +19,8 @@ DEFAULTS: dict[str, Any] = {
     "output_dir": "runs/detect",  # the run folder is output_dir/name
     "seed": 0,
     "device": "auto",  # auto | cpu | cuda
-    "model": {"name": "mbv2-fpn-s", "pretrained": True},
+    "model": {"name": "mbv2-fpn-s", "pretrained": True,
+              "init": None},  # checkpoint to start from (fine-tuning), e.g. exported_models/baggage.pt
     "data": {
         "classes": None,  # list of names; default: the dataset's
         "train": None,  # path to a dataset (any format inspect_cv.formats reads) or null

@@ -51,6 +51,52 @@ def model_from_checkpoint(ckpt: dict, use_ema: bool = True) -> torch.nn.Module:
     return model.eval()
 
 
+def init_from_checkpoint(model: torch.nn.Module, ckpt: dict, classes: list[str]) -> dict[str, int]:
+    """Start ``model`` (for ``classes``) from a checkpoint's weights (EMA when present).
+
+    Tensors with the same name and shape are copied. Class-indexed tensors (first dimension
+    the number of classes) get the rows of the classes both lists name; classes new to the
+    model keep their fresh initialisation. Returns counts of copied / class-mapped / kept tensors.
+    """
+    from inspect_cv.errors import ModelError
+
+    src_classes = list(ckpt.get("classes") or [])
+    src = ckpt["ema"]["module"] if ckpt.get("ema") else ckpt.get("model")
+    if not isinstance(src, dict) or not src_classes:
+        raise ModelError("the init checkpoint has no model weights or class names")
+    rows = [(classes.index(c), src_classes.index(c)) for c in classes if c in src_classes]
+    dst = model.state_dict()
+    counts = {"copied": 0, "class_mapped": 0, "kept": 0}
+    with torch.no_grad():
+        for name, t in dst.items():
+            v = src.get(name)
+            if v is not None and v.shape == t.shape:
+                t.copy_(v)
+                counts["copied"] += 1
+            elif (v is not None and v.ndim == t.ndim and v.ndim >= 1 and v.shape[1:] == t.shape[1:]
+                  and v.shape[0] == len(src_classes) and t.shape[0] == len(classes)):
+                for i_dst, i_src in rows:
+                    t[i_dst] = v[i_src]
+                counts["class_mapped"] += 1
+            else:
+                counts["kept"] += 1
+    if counts["copied"] == 0:
+        raise ModelError("the init checkpoint shares no weights with this model (another architecture?)")
+    return counts
+
+
+def _check_images(data: DetectionDataset | None) -> None:
+    """A data set whose image files are missing fails before training, with the first path."""
+    from inspect_cv.errors import DatasetError
+
+    if data is None:
+        return
+    missing = [rec for rec in data.images if not Path(data.image_path(rec)).is_file()]
+    if missing:
+        raise DatasetError(f"{len(missing)} of {len(data.images)} images are missing, first "
+                           f"{data.image_path(missing[0])}", data.root)
+
+
 def load_dataset(spec: str | Path, fmt: str = "auto") -> DetectionDataset:
     """Read a dataset path with :func:`inspect_cv.formats.convert.read_dataset`.
 
@@ -100,6 +146,8 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult
         train_data = load_dataset(dcfg["train"], dcfg["format"])
     if val_data is None and dcfg["val"]:
         val_data = load_dataset(dcfg["val"], dcfg["format"])
+    for data in (train_data, val_data):
+        _check_images(data)
     classes = list(dcfg["classes"] or (train_data.classes if train_data is not None else []))
     if not classes:
         raise ConfigError("no classes: set data.classes or give a training dataset")
@@ -132,7 +180,14 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult
 
     device = select_device(cfg["device"], rank)
     mcfg = cfg["model"]
-    model = create_model(mcfg["name"], len(classes), pretrained=bool(mcfg["pretrained"])).to(device)
+    model = create_model(mcfg["name"], len(classes), pretrained=bool(mcfg["pretrained"]))
+    if mcfg.get("init") and not (cfg["resume"] and (Path(cfg["output_dir"]) / str(cfg["name"]) / "last.pt").is_file()):
+        init = load_checkpoint(mcfg["init"])
+        if init.get("model_name") not in (None, mcfg["name"]):
+            raise ConfigError(f"model.init {mcfg['init']} holds a {init['model_name']!r} model, the config asks "
+                              f"for {mcfg['name']!r}: set model.name to match")
+        init_from_checkpoint(model, init, classes)
+    model = model.to(device)
     criterion = DetectionCriterion(len(classes), **cfg["loss"])
     post = PostProcessor(cfg["eval"]["conf"], cfg["eval"]["iou"], cfg["eval"]["max_per_class"])
     ema = ModelEMA(model, cfg["ema"]["decay"], cfg["ema"]["tau"]) if cfg["ema"]["enabled"] else None
