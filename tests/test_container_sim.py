@@ -316,7 +316,8 @@ def test_write_dataset(tmp_path):
 def test_write_dataset_bad_inputs(tmp_path):
     for kw in (dict(n=0), dict(n=1, seed=-1), dict(n=1, workers=0),
                dict(n=1, length="30"), dict(n=1, empty_fraction=1.5),
-               dict(n=1, profile="nope")):
+               dict(n=1, profile="nope"), dict(n=1, cargo=()), dict(n=1, cargo=("gold",)),
+               dict(n=1, cargo="tyres")):
         with pytest.raises(InputError):
             synth.write_dataset(tmp_path / "x", **kw)
 
@@ -333,6 +334,27 @@ def test_cli(tmp_path, capsys):
     assert main(["synth", "container", "--out", str(tmp_path / "d"), "--n", "1",
                  "--empty-fraction", "2"]) == 1
     assert "empty-fraction" in capsys.readouterr().err
+
+
+def test_cargo_mix_is_held_out():
+    """``cargo`` restricts the loaded cargo (a cargo mix held out of training)."""
+    opts = synth.SynthOptions(empty_fraction=0.0, cargo=("tyres", "timber")).check()
+    seen = {synth.sample_dataset_scene(synth.scan_rng(5, i), opts).cargo for i in range(12)}
+    assert seen <= {"tyres", "timber"} and seen
+    other = synth.SynthOptions(empty_fraction=0.0, cargo=("cartons", "grain")).check()
+    assert {synth.sample_dataset_scene(synth.scan_rng(5, i), other).cargo for i in range(12)} <= {"cartons", "grain"}
+
+
+def test_cli_cargo_option(tmp_path, capsys):
+    from inspect_cv.cli.main import main
+
+    rc = main(["synth", "container", "--out", str(tmp_path / "c"), "--n", "2", "--seed", "3", "--length", "20",
+               "--no-truck", "--pixel-mm", "25", "--empty-fraction", "0", "--cargo", "timber"])
+    assert rc == 0
+    coco = json.loads((tmp_path / "c" / "annotations.json").read_text())
+    assert {im["cargo"] for im in coco["images"]} == {"timber"}
+    assert main(["synth", "container", "--out", str(tmp_path / "d"), "--n", "1", "--cargo", "gold"]) == 1
+    assert "cargo" in capsys.readouterr().err
 
 
 def test_empty_indices_pick_empty_scenes():

@@ -3,6 +3,7 @@
     inspect-cv synth container --out DIR --n N --seed S [--length 20|40|mixed]
         [--empty-fraction F] [--no-truck] [--workers W] [--profile NAME]
         [--pixel-mm MM] [--false-manifest-fraction F] [--concealment-fraction F]
+        [--cargo CATEGORY,...]
 
 Writes 16-bit TIFF scans (high and low energy), COCO labels, per-scan manifests and
 truth (see datasets/container_scans.md). Prints one summary line.
@@ -36,6 +37,10 @@ def register(synth_subparsers) -> argparse.ArgumentParser:
                    help="fraction of deliberately wrong manifests (default 0.25)")
     p.add_argument("--concealment-fraction", type=float, default=0.5,
                    help="fraction of loaded scans with a concealment (default 0.5)")
+    p.add_argument("--cargo", default=None,
+                   help="comma-separated cargo categories of loaded containers (default all: "
+                        "cartons,textiles,machinery,grain,tyres,timber,cigarettes); a subset holds "
+                        "a cargo mix out of a training set")
     p.set_defaults(func=run)
     return p
 
@@ -56,13 +61,16 @@ def run(args) -> int:
         v = getattr(args, name)
         if not 0 <= v <= 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be in [0, 1], got {v}")
+    extra = {}
+    if args.cargo is not None:
+        extra["cargo"] = tuple(c.strip() for c in args.cargo.split(",") if c.strip())
     coco = write_dataset(args.out, args.n, args.seed, progress=progress, workers=args.workers,
                          length=args.length, empty_fraction=args.empty_fraction,
                          with_truck=not args.no_truck,
                          profile=args.profile or cphys.DEFAULT_PROFILE,
                          pixel_mm=args.pixel_mm,
                          false_manifest_fraction=args.false_manifest_fraction,
-                         concealment_fraction=args.concealment_fraction)
+                         concealment_fraction=args.concealment_fraction, **extra)
     data = json.loads(coco.read_text())
     n_empty = sum(1 for im in data["images"] if im.get("empty"))
     print(f"wrote {len(data['images'])} scans ({n_empty} empty), "

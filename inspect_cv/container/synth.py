@@ -332,7 +332,9 @@ class SynthOptions:
     """Data-set options: ``length`` 20, 40 or "mixed"; ``empty_fraction`` of empty
     containers; ``with_truck``; ``profile`` name; ``pixel_mm`` override;
     ``false_manifest_fraction`` of deliberately wrong manifests;
-    ``concealment_fraction`` of loaded scans with a concealment."""
+    ``concealment_fraction`` of loaded scans with a concealment; ``cargo``: the cargo
+    categories loaded containers are drawn from (default all but "empty"; a subset holds
+    a cargo mix out of a training set)."""
 
     length: str = "mixed"
     empty_fraction: float = 0.2
@@ -341,6 +343,7 @@ class SynthOptions:
     pixel_mm: float | None = None
     false_manifest_fraction: float = FALSE_MANIFEST_FRACTION
     concealment_fraction: float = CONCEALMENT_FRACTION
+    cargo: tuple = CARGO_CATEGORIES[1:]
 
     def check(self) -> "SynthOptions":
         if str(self.length) not in ("20", "40", "mixed"):
@@ -350,6 +353,10 @@ class SynthOptions:
             if not (isinstance(v, (int, float)) and 0 <= v <= 1):
                 raise InputError(f"{name.replace('_', '-')} must be in [0, 1], got {v!r}")
         cphys.get_profile(self.profile)
+        bad = [c for c in self.cargo if c not in CARGO_CATEGORIES[1:]]
+        if not self.cargo or bad or isinstance(self.cargo, str):
+            raise InputError(f"cargo must be a non-empty list of {', '.join(CARGO_CATEGORIES[1:])}; "
+                             f"got {self.cargo!r}")
         return self
 
 
@@ -364,7 +371,7 @@ def sample_dataset_scene(rng: np.random.Generator, opts: SynthOptions) -> Contai
     if rng.random() < opts.empty_fraction:
         return sample_scene(rng, length, cargo="empty", concealment=None,
                             with_truck=opts.with_truck)
-    cargo = str(rng.choice(CARGO_CATEGORIES[1:]))
+    cargo = str(rng.choice(list(opts.cargo)))
     single = bool(rng.random() < SINGLE_ITEM_FRACTION)
     conc = None
     if not single and rng.random() < opts.concealment_fraction:

@@ -1,0 +1,221 @@
+"""Concealed-item detection on held-out simulated container scans: recall vs false alarms per scan.
+
+    PYTHONPATH=. python benchmarks/container_detect.py --model exported_models/container.onnx \
+        --scans data/container/test_seed21 data/container/test_cargo_s22 --out benchmarks/results/container_detect
+
+Each scan folder is written by ``inspect-cv synth container`` (its ``annotations.json`` holds
+the true boxes). Every scan goes through the runtime's tiled detector
+(:func:`inspect_cv.container.inspect.run_detector`, the path of ``inspect-cv scan-container``)
+at a low confidence; the threshold is then swept.
+
+Scoring (stated here because a FROC needs it):
+
+* an item is **found** at threshold t when a detection of its class with score >= t overlaps
+  it with IoU >= ``--iou`` (0.3: the officer is sent to the right place; the boxes of long
+  items such as a car cut by tile borders are merged, not exact);
+* a **false alarm** is a detection with score >= t that touches no true item at all (IoU
+  < 0.1 with every item and less than half of it inside any item); a second box on an item,
+  or a box of another class on it, is neither a find nor a false alarm;
+* per folder and in all: recall at the largest threshold whose false alarms per scan are at
+  most ``--fa`` (0.05 by default: the issue's target), per class, and the scan-level alarm rate
+  on scans without any concealed item.
+
+Writes ``OUT.md`` (table headed by the command), ``OUT.json`` and ``OUT_froc.png``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = ix * iy
+    aa = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    ab = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    iou = inter / np.maximum(aa[:, None] + ab[None, :] - inter, 1e-9)
+    ioa = inter / np.maximum(aa[:, None], 1e-9)  # fraction of each detection inside each item
+    return iou, ioa
+
+
+def score_scan(det_boxes, det_scores, det_labels, gt_boxes, gt_labels, iou_thr: float):
+    """Per item: the best score of a same-class detection with IoU >= iou_thr (0 if none);
+    per detection: whether it is a false alarm (touches no item)."""
+    n_gt = len(gt_boxes)
+    item_score = np.zeros(n_gt)
+    if len(det_boxes) == 0:
+        return item_score, np.zeros(0, bool)
+    if n_gt == 0:
+        return item_score, np.ones(len(det_boxes), bool)
+    iou, ioa = iou_matrix(det_boxes, gt_boxes)
+    same = det_labels[:, None] == gt_labels[None, :]
+    hit = (iou >= iou_thr) & same
+    for j in range(n_gt):
+        if hit[:, j].any():
+            item_score[j] = det_scores[hit[:, j]].max()
+    fa = (iou.max(1) < 0.1) & (ioa.max(1) < 0.5)
+    return item_score, fa
+
+
+def froc(item_scores: np.ndarray, fa_scores: np.ndarray, n_scans: int, thresholds: np.ndarray):
+    recall = np.array([(item_scores >= t).mean() if len(item_scores) else np.nan for t in thresholds])
+    fa_per_scan = np.array([(fa_scores >= t).sum() / max(n_scans, 1) for t in thresholds])
+    return recall, fa_per_scan
+
+
+def at_fa(recall, fa_per_scan, thresholds, target):
+    ok = np.flatnonzero(fa_per_scan <= target)
+    if len(ok) == 0:
+        return float("nan"), float("nan"), float("nan")
+    i = ok[0]  # thresholds ascend: the lowest threshold that keeps false alarms under target
+    return float(recall[i]), float(fa_per_scan[i]), float(thresholds[i])
+
+
+def run_folder(det, folder: Path, classes: list[str], iou_thr: float, conf: float, limit: int | None, progress):
+    from inspect_cv.container.inspect import read_container_scan, run_detector
+    from inspect_cv.errors import InspectCVError
+
+    coco = json.loads((folder / "annotations.json").read_text())
+    names = {c["id"]: c["name"] for c in coco["categories"]}
+    gts: dict[int, list] = {im["id"]: [] for im in coco["images"]}
+    for a in coco["annotations"]:
+        x, y, w, h = a["bbox"]
+        gts[a["image_id"]].append(([x, y, x + w, y + h], names[a["category_id"]]))
+    images = coco["images"][:limit] if limit else coco["images"]
+    rows = []
+    for im in progress(images, desc=folder.name):
+        path = folder / im["file_name"]
+        t0 = time.perf_counter()
+        try:
+            scan = read_container_scan(path, pixel_mm=im.get("pixel_mm"))
+            d = run_detector(det, scan, conf=conf)
+        except InspectCVError as e:
+            rows.append({"file": im["file_name"], "error": str(e)})
+            continue
+        ms = (time.perf_counter() - t0) * 1000
+        g = gts[im["id"]]
+        gb = np.array([b for b, _ in g], np.float64).reshape(-1, 4)
+        gl = np.array([classes.index(n) if n in classes else -1 for _, n in g], np.int64)
+        names_d = list(d.label_names) if hasattr(d, "label_names") else [classes[i] for i in d.labels]
+        dl = np.array([classes.index(n) if n in classes else -1 for n in names_d], np.int64)
+        item_score, fa = score_scan(d.boxes, d.scores, dl, gb, gl, iou_thr)
+        rows.append({"file": im["file_name"], "cargo": im.get("cargo"), "empty": bool(im.get("empty")),
+                     "items": [{"label": classes[l] if l >= 0 else "?", "score": float(s)}
+                               for l, s in zip(gl, item_score)],
+                     "fa_scores": [float(s) for s in d.scores[fa]], "ms": round(ms, 1)})
+    return rows
+
+
+def summarise(rows, classes, thresholds, fa_target):
+    ok = [r for r in rows if "error" not in r]
+    items = [(it["label"], it["score"]) for r in ok for it in r["items"]]
+    item_scores = np.array([s for _, s in items])
+    fa_scores = np.array([s for r in ok for s in r["fa_scores"]])
+    rec, fps = froc(item_scores, fa_scores, len(ok), thresholds)
+    r_at, fa_at, t_at = at_fa(rec, fps, thresholds, fa_target)
+    per_class = {}
+    for c in classes:
+        sc = np.array([s for l, s in items if l == c])
+        per_class[c] = {"items": int(len(sc)),
+                        "recall": float((sc >= t_at).mean()) if len(sc) and np.isfinite(t_at) else None}
+    clean = [r for r in ok if not r["items"]]
+    clean_alarm = (float(np.mean([any(s >= t_at for s in r["fa_scores"]) for r in clean]))
+                   if clean and np.isfinite(t_at) else None)
+    return {"scans": len(ok), "errors": len(rows) - len(ok), "items": int(len(item_scores)),
+            "scans_without_items": len(clean),
+            "recall_at_fa": r_at, "fa_per_scan": fa_at, "threshold": t_at,
+            "recall_at_conf_0.25": float((item_scores >= 0.25).mean()) if len(item_scores) else None,
+            "fa_per_scan_at_conf_0.25": float((fa_scores >= 0.25).sum() / max(len(ok), 1)),
+            "per_class": per_class, "alarm_rate_on_item_free_scans": clean_alarm,
+            "ms_per_scan_median": float(np.median([r["ms"] for r in ok])) if ok else None,
+            "froc": {"threshold": thresholds.tolist(), "recall": rec.tolist(), "fa_per_scan": fps.tolist()}}
+
+
+def plot(summaries: dict, fa_target: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=110)
+    for name, s in summaries.items():
+        f = s["froc"]
+        ax.plot(np.maximum(f["fa_per_scan"], 1e-3), f["recall"], label=f"{name} ({s['scans']} scans, {s['items']} items)")
+    ax.axvline(fa_target, color="grey", ls="--", lw=1)
+    ax.axhline(0.95, color="grey", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("false alarms per scan")
+    ax.set_ylabel("recall of concealed items")
+    ax.set_ylim(0, 1.01)
+    ax.set_title("Container detector: recall vs false alarms (held-out scans)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="container detector (.onnx with card, or a bundled name)")
+    ap.add_argument("--scans", nargs="+", required=True, help="folders written by `inspect-cv synth container`")
+    ap.add_argument("--iou", type=float, default=0.3)
+    ap.add_argument("--fa", type=float, default=0.05, help="false alarms per scan allowed (default 0.05)")
+    ap.add_argument("--conf", type=float, default=0.02, help="lowest score kept before the sweep")
+    ap.add_argument("--limit", type=int, default=None, help="first N scans of each folder")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--out", default=None, help="OUT.md / OUT.json / OUT_froc.png")
+    a = ap.parse_args(argv)
+
+    import inspect_cv
+    from inspect_cv.progress import progress
+
+    det = inspect_cv.load(a.model, **({"threads": a.threads} if a.threads else {}))
+    classes = list(det.card.classes)
+    thresholds = np.round(np.arange(a.conf, 1.0, 0.005), 4)
+    summaries, all_rows = {}, []
+    for folder in a.scans:
+        rows = run_folder(det, Path(folder), classes, a.iou, a.conf, a.limit, progress)
+        all_rows += rows
+        summaries[Path(folder).name] = summarise(rows, classes, thresholds, a.fa)
+    if len(a.scans) > 1:
+        summaries["all"] = summarise(all_rows, classes, thresholds, a.fa)
+
+    cmd = "PYTHONPATH=. python " + " ".join(shlex.quote(x) for x in [sys.argv[0]] + (argv or sys.argv[1:]))
+    lines = [f"# Container detector: concealed items, recall at <= {a.fa} false alarms per scan", "",
+             f"`{cmd}`", "",
+             f"Model `{a.model}` ({det.card.name} {det.card.version}); found = same class, IoU >= {a.iou}; "
+             "false alarm = a box touching no true item.", "",
+             "| set | scans | items | recall @ FA target | FA/scan | threshold | recall @ 0.25 | FA/scan @ 0.25 | "
+             "item-free scans alarmed | " + " | ".join(classes) + " | ms/scan |",
+             "|---" * (10 + len(classes)) + "|"]
+    for name, s in summaries.items():
+        pc = " | ".join("-" if s["per_class"][c]["recall"] is None else
+                        f"{s['per_class'][c]['recall']:.3f} ({s['per_class'][c]['items']})" for c in classes)
+        ca = "-" if s["alarm_rate_on_item_free_scans"] is None else \
+            f"{s['alarm_rate_on_item_free_scans']:.3f} ({s['scans_without_items']})"
+        lines.append(f"| {name} | {s['scans']} | {s['items']} | {s['recall_at_fa']:.3f} | {s['fa_per_scan']:.3f} | "
+                     f"{s['threshold']:.3f} | {s['recall_at_conf_0.25']:.3f} | {s['fa_per_scan_at_conf_0.25']:.3f} | "
+                     f"{ca} | {pc} | {s['ms_per_scan_median']:.0f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.out:
+        out = Path(a.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".md").write_text(text)
+        out.with_suffix(".json").write_text(json.dumps({"command": cmd, "summaries": summaries}, indent=1))
+        plot(summaries, a.fa, out.parent / (out.name + "_froc.png"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
