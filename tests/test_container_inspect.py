@@ -124,6 +124,30 @@ def test_object_in_tile_overlaps_and_borders_reported_once(tmp_path):
     assert np.array_equal(view[10:50, 100:300], np.asarray(view)[10:50, 100:300])
 
 
+def test_tiles_follow_the_model_pixel_pitch(tmp_path):
+    """A card that names its model pitch (tiling.pixel_mm) gets scans of any pitch tiled at
+    that pitch: scale = scan pitch / model pitch; without it the card's fixed scale."""
+    from inspect_cv import load
+    from tests.fixture_models import grid_detector
+
+    scan = long_scan_with_squares([96, 400, 800])          # pitch PM = 10 mm
+    tiles = {}
+    for name, mm in (("none", None), ("same", PM), ("coarse", 2 * PM)):
+        tiling = {"tile": 128, "overlap": 0.25, "batch": 4, **({"pixel_mm": mm} if mm else {})}
+        det = load(grid_detector(tmp_path / f"{name}.onnx", size=128, cell=16, tiling=tiling))
+        assert det.tile_scale(scan.pixel_mm) == (None if mm is None else PM / mm)
+        found = run_detector(det, scan, conf=0.5)
+        tiles[name] = found.meta["tiles"] + found.meta["tiles_skipped"]
+        if name != "coarse":
+            blue = found.boxes[np.array(found.label_names) == "blue_thing"]
+            assert sorted(blue[:, 0].round().astype(int).tolist()) == [96, 400, 800]
+    assert tiles["same"] == tiles["none"]
+    assert tiles["coarse"] < tiles["same"]   # 256 source pixels a tile at 20 mm per model pixel
+    assert det.tile_scale(None) is None and det.tile_scale(0) is None
+    with pytest.raises(InputError):
+        det.tiler("auto", scan.shape, scale=-1.0)
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     from inspect_cv.container import write_dataset

@@ -167,6 +167,22 @@ def test_run_detector_on_a_long_scan_skips_air(tmp_path):
     assert len(found) >= 1 and found.boxes[:, 0].min() >= 496
 
 
+def test_cpu_recipe_matches_the_tile_cutter():
+    """The CPU recipe trains on tiles cut by make_tiles.py with the default tiling and window:
+    its card hint and input size must be those defaults."""
+    pytest.importorskip("torch")
+    from pathlib import Path
+
+    from inspect_cv.container.tiles import DEFAULT_TILING, DEFAULT_WINDOW
+    from inspect_cv.train.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "training" / "container" / "config_cpu_v0.yaml")
+    ex = cfg["export"]
+    assert ex["tiling"] == DEFAULT_TILING and cfg["data"]["input_size"] == DEFAULT_TILING["tile"]
+    assert ex["extra"]["container_window"] == DEFAULT_WINDOW
+    assert cfg["data"]["classes"] == list(CLASSES)
+
+
 def test_recipe_config_and_card_carry_the_tiling():
     """The recipe's tile size, scale and window agree, and the export puts them in the card."""
     pytest.importorskip("torch")

@@ -2,11 +2,12 @@
 its sidecars), so that the card reports metrics on data never trained on.
 
     python training/finalize_card.py MODEL.onnx --metrics NAME=DIR/metrics.json [...] \
-        [--training-data JSON] [--version V] [--description TEXT]
+        [--training-data JSON] [--tiling JSON] [--version V] [--description TEXT]
 
 Each ``--metrics NAME=FILE`` adds ``metrics[NAME]`` with the summary of an
 ``inspect-cv evaluate --out DIR`` run (mAP, per-class AP, alarm rates) or of an
-``inspect-cv evaluate reid --out DIR`` run (rank-1/5, mAP, TAR at FAR, EER).
+``inspect-cv evaluate reid --out DIR`` run (rank-1/5, mAP, TAR at FAR, EER) or of
+``benchmarks/container_detect.py --out OUT`` (its ``OUT.json``: recall vs false alarms per scan).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def main() -> None:
     ap.add_argument("model", type=Path)
     ap.add_argument("--metrics", action="append", default=[], metavar="NAME=FILE")
     ap.add_argument("--training-data", default=None, help="JSON replacing the card's training_data")
+    ap.add_argument("--tiling", default=None, help="JSON merged into the card's tiling hint")
     ap.add_argument("--version", default=None)
     ap.add_argument("--description", default=None)
     args = ap.parse_args()
@@ -37,7 +39,11 @@ def main() -> None:
     for item in args.metrics:
         name, path = item.split("=", 1)
         m = json.loads(Path(path).read_text())
-        if "per_class" in m:  # detection (inspect-cv evaluate)
+        if "summaries" in m:  # container scans (benchmarks/container_detect.py)
+            metrics[name] = {set_name: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in sm.items()
+                                        if k != "froc"} for set_name, sm in m["summaries"].items()}
+            metrics[name]["command"] = m.get("command")
+        elif "per_class" in m:  # detection (inspect-cv evaluate)
             metrics[name] = {k: m[k] for k in ("map50", "map50_95", "alarm", "n_images", "n_threat_images",
                                                "n_benign_images", "n_boxes") if k in m}
             metrics[name]["per_class_ap50"] = {c: round(v["ap50"], 4) for c, v in m["per_class"].items()}
@@ -48,6 +54,8 @@ def main() -> None:
     card.metrics = metrics
     if args.training_data:
         card.training_data = json.loads(args.training_data)
+    if args.tiling:
+        card.tiling = {**(card.tiling or {}), **json.loads(args.tiling)}
     if args.version:
         card.version = args.version
     if args.description:

@@ -657,7 +657,9 @@ def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou
     pure air are not run)."""
     win = dict((getattr(detector, "card", None) and detector.card.extra or {}).get("container_window", {}))
     view = ScanView(scan, **win, channels=1)
-    tiler = detector.tiler(tile, view.shape)
+    # a card that names its model pixel pitch gets tiles at that pitch whatever the scanner's
+    scale = detector.tile_scale(scan.pixel_mm) if hasattr(detector, "tile_scale") else None
+    tiler = detector.tiler(tile, view.shape, scale=scale) if scale is not None else detector.tiler(tile, view.shape)
     if tiler is None:
         return detector.predict_tiles([view[:, :]], conf=conf, iou=iou)[0]
     return tiler.predict(view, conf=conf, iou=iou, skip=air_windows(scan))

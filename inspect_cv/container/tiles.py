@@ -30,9 +30,11 @@ from inspect_cv.errors import DatasetError, InputError
 from .inspect import ContainerScanInput, ScanView, read_container_scan
 from .sim import CLASSES
 
-DEFAULT_TILING = {"tile": 384, "overlap": 0.2, "scale": 0.5, "batch": 8}
+DEFAULT_TILING = {"tile": 384, "overlap": 0.2, "scale": 0.5, "batch": 8, "pixel_mm": 7.0}
 """Card ``tiling`` hint of the container recipe: 384 px model tiles cut from 768 px of a
-3.5 mm scan (7 mm per model pixel, the physics' binning): 20 tiles on 1,200 x 6,000."""
+3.5 mm scan (7 mm per model pixel, the physics' binning): 20 tiles on 1,200 x 6,000.
+``pixel_mm`` is the model's own pitch: a scan of another pitch is tiled at
+``scale = scan pitch / 7 mm`` (:meth:`inspect_cv.runtime.detector.Detector.tile_scale`)."""
 DEFAULT_WINDOW = {"a_max": 9.0, "gamma": 0.5}
 """Card ``extra["container_window"]``: the :class:`ScanView` display window."""
 
@@ -191,15 +193,21 @@ def write_tile_dataset(scans: str | Path, out_dir: str | Path, tiles_per_scan: i
                        classes: Sequence[str] | None = None, tile: int = DEFAULT_TILING["tile"],
                        scale: float = DEFAULT_TILING["scale"], positive_fraction: float = 0.6,
                        window: dict | None = None, progress=None) -> Path:
-    """A fixed COCO data set of PNG tiles cut from a scan folder (e.g. the held-out
-    validation set of the recipe); returns the path of its ``annotations.json``."""
+    """A fixed COCO data set of PNG tiles cut from one scan folder or several (the
+    training tiles of the CPU recipe, the held-out validation set); returns the path of its
+    ``annotations.json``. Tile names carry the scan id, so folders must not share ids."""
     import cv2
 
     from inspect_cv.formats.coco import to_coco_dict
     from inspect_cv.formats.core import DetectionDataset, ImageRecord
 
     classes = list(classes or CLASSES)
-    recs = _read_coco_scans(Path(scans), classes)
+    folders = [scans] if isinstance(scans, (str, Path)) else list(scans)
+    if not folders:
+        raise InputError("no scan folders given")
+    recs = []
+    for f, folder in enumerate(folders):
+        recs += [dict(r, rng_key=(f, i)) for i, r in enumerate(_read_coco_scans(Path(folder), classes))]
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
     ds = DetectionDataset(classes)
@@ -210,7 +218,8 @@ def write_tile_dataset(scans: str | Path, out_dir: str | Path, tiles_per_scan: i
         r = recs[i]
         scan = read_container_scan(r["path"], pixel_mm=r["pixel_mm"])
         view = ScanView(scan, **(window or DEFAULT_WINDOW), channels=1)
-        rng = np.random.default_rng([int(seed), i])
+        f, j = r["rng_key"]
+        rng = np.random.default_rng([int(seed), j] if f == 0 else [int(seed), j, f])
         for k in range(int(tiles_per_scan)):
             img, b, lab, _ = crop_tile(scan, np.asarray(r["boxes"], np.float32), np.asarray(r["labels"], np.int64),
                                        rng, tile, scale, positive_fraction, view=view)

@@ -169,11 +169,19 @@ class Detector(_OnnxModel):
                 out.append(Detections(lb.boxes_to_original(b), s, l, self.classes, lb.orig_size))
         return out
 
-    def tiler(self, tile: int | str | None = "auto", image_shape: tuple[int, ...] | None = None) -> TiledPredictor | None:
-        """The tiled predictor to use for an image of ``image_shape`` (None: no tiling)."""
+    def tiler(self, tile: int | str | None = "auto", image_shape: tuple[int, ...] | None = None,
+              scale: float | None = None) -> TiledPredictor | None:
+        """The tiled predictor to use for an image of ``image_shape`` (None: no tiling).
+
+        ``scale`` (model pixels per image pixel) overrides the card hint's, e.g. for a scan
+        whose pixel pitch differs from the training scans' (see :meth:`tile_scale`)."""
         if tile in (None, "off", 0, "0"):
             return None
         hint = dict(self.card.tiling or {})
+        if scale is not None:
+            if not (isinstance(scale, (int, float)) and 0 < scale <= 8):
+                raise InputError(f"tile scale must be in (0, 8], got {scale!r}")
+            hint["scale"] = float(scale)
         if tile == "auto":
             if image_shape is None:
                 return None
@@ -194,6 +202,16 @@ class Detector(_OnnxModel):
                 raise InputError(f"tile size must be positive, got {size}")
         return TiledPredictor(self, tile=size, overlap=float(hint.get("overlap", 0.2)),
                               scale=float(hint.get("scale", 1.0)), batch=int(hint.get("batch", 8)))
+
+    def tile_scale(self, pixel_mm: float | None) -> float | None:
+        """Tiling scale for an image of pitch ``pixel_mm`` (mm per pixel) when the card's tiling
+        hint names the model's own pitch (``tiling.pixel_mm``, e.g. 7 mm per model pixel for the
+        container detector): ``pixel_mm / tiling.pixel_mm``, so items keep the size in model
+        pixels they had in training whatever the scanner's pitch. None when either is unknown."""
+        model_mm = (self.card.tiling or {}).get("pixel_mm")
+        if not model_mm or not pixel_mm or pixel_mm <= 0:
+            return None
+        return float(min(8.0, max(1e-3, float(pixel_mm) / float(model_mm))))
 
     def predict(self, images, conf: float | None = None, iou: float | None = None, max_det: int = 300,
                 tile: int | str | None = "auto", batch_size: int = 8) -> Detections | list[Detections]:

@@ -1,6 +1,6 @@
 """Cut a fixed COCO set of detector tiles from a folder of simulated container scans.
 
-    python training/container/make_tiles.py --scans data/container/val_scans \
+    python training/container/make_tiles.py --scans data/container/val_scans [MORE_FOLDERS ...] \
         --out data/container/val_tiles [--per-scan 4] [--seed 0] [--tile 384] [--scale 0.5]
 
 The tiles are the runtime's view (inspect_cv.container.tiles), like the training tiles.
@@ -13,7 +13,8 @@ from inspect_cv.progress import progress
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scans", required=True, help="folder written by `inspect-cv synth container`")
+    ap.add_argument("--scans", required=True, nargs="+",
+                    help="folder(s) written by `inspect-cv synth container`")
     ap.add_argument("--out", required=True)
     ap.add_argument("--per-scan", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
