@@ -96,6 +96,17 @@ def test_declaration_reasons():
     assert "declared_loaded_but_empty" in kinds(d)
     with pytest.raises(InputError):
         check_declaration({"declared": "bananas"}, result(True, 0.0), CLF)
+    # the detector's alarm-raising boxes are undeclared items, even in an honest manifest
+    items = [{"label": "firearm", "score": 0.81, "box": [1, 2, 30, 20]},
+             {"label": "firearm", "score": 0.6, "box": [40, 2, 70, 20]},
+             {"label": "vehicle", "score": 0.9, "box": [100, 0, 900, 300]}]
+    d = check_declaration({"declared": "grain", "declared_mass_kg": 10000}, result(False, 10100, feats=GRAIN), CLF,
+                          detections=items)
+    assert kinds(d) == {"undeclared_items"} and not d["consistent"]
+    r = d["reasons"][0]
+    assert "2 firearm" in r["message"] and "1 vehicle" in r["message"] and len(r["items"]) == 3
+    assert check_declaration({"declared": "grain", "declared_mass_kg": 10000}, result(False, 10100, feats=GRAIN),
+                             CLF, detections=[])["consistent"]
 
 
 def long_scan_with_squares(xs, h=128, w=992):

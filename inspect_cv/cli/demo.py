@@ -51,6 +51,13 @@ def demo_baggage(out: Path, device: str) -> bool:
     return True
 
 
+def _counts(labels) -> str:
+    """``["a", "b", "a"]`` -> ``"2 a, 1 b"``."""
+    from collections import Counter
+
+    return ", ".join(f"{n} {k}" for k, n in Counter(labels).most_common())
+
+
 def demo_container(out: Path, device: str) -> bool:
     """Inspect the bundled 20 ft scans against their manifests: empty verdict, cargo mass from
     dual energy, declaration check; the concealment detector runs too once one is shipped."""
@@ -76,6 +83,8 @@ def demo_container(out: Path, device: str) -> bool:
               "mass, declaration check); no detection is made up")
     truth = json.loads((folder / "truth.json").read_text())["scans"] if scans else {}
     print(f"true contents: {folder / 'truth.json'}")
+    head = ["scan", "declared", "seen"] + (["detected"] if detector is not None else []) + ["truth"]
+    head += (["hidden items (truth)"] if detector is not None else []) + ["declaration"]
     rows = []
     for path in scans:
         name = Path(path).name.split(".")[0].removesuffix("_high")
@@ -83,7 +92,7 @@ def demo_container(out: Path, device: str) -> bool:
             man = parse_manifest((folder / "manifests" / f"{name}.json").read_text(), name)
             insp = inspect_container(read_container_scan(path), detector, man)
         except InspectCVError as e:
-            rows.append([name, "-", "-", "-", f"error: {e}"])
+            rows.append([name] + ["-"] * (len(head) - 2) + [f"error: {e}"])
             continue
         rec = insp.to_record()
         (out / "container").mkdir(parents=True, exist_ok=True)
@@ -92,10 +101,15 @@ def demo_container(out: Path, device: str) -> bool:
         decl = rec["declaration"]
         verdict = "consistent" if decl["consistent"] else "INCONSISTENT: " + "; ".join(
             r["message"] for r in decl["reasons"])
-        rows.append([name, f"{man['declared']} {man.get('declared_mass_kg') or 0:.0f} kg",
-                     "EMPTY" if rec["empty"]["verdict"] else f"loaded ~{rec['mass_kg']:.0f} kg",
-                     "empty" if t.get("empty") else f"{t.get('cargo')} {t.get('cargo_mass_kg', 0):.0f} kg", verdict])
-    print(_table(rows, ["scan", "declared", "seen", "truth", "declaration"]))
+        row = [name, f"{man['declared']} {man.get('declared_mass_kg') or 0:.0f} kg",
+               "EMPTY" if rec["empty"]["verdict"] else f"loaded ~{rec['mass_kg']:.0f} kg"]
+        if detector is not None:
+            row.append(_counts([d["label"] for d in rec["detections"]]) or "nothing")
+        row += ["empty" if t.get("empty") else f"{t.get('cargo')} {t.get('cargo_mass_kg', 0):.0f} kg"]
+        if detector is not None:
+            row.append(_counts(t.get("labels", [])) or "none")
+        rows.append(row + [verdict])
+    print(_table(rows, head))
     print(f"overview images: {out / 'container'}")
     return True
 

@@ -11,7 +11,9 @@ A manifest is ``{"container_id", "declared": "empty" | category, "declared_mass_
   nearest-centroid classifier over scan features (fill, mean mass thickness, steel share,
   texture...; centroids fitted on simulator scans, stored in the calibration JSON);
 * ``mass_mismatch``: estimate and declared mass differ by more than ``k`` sigma, sigma
-  combining the estimate's uncertainty and a 3 % declaration tolerance.
+  combining the estimate's uncertainty and a 3 % declaration tolerance;
+* ``undeclared_items``: the concealment detector found items no manifest declares
+  (contraband packages, firearms, a vehicle, cigarette cases), when its detections are given.
 """
 from __future__ import annotations
 
@@ -70,14 +72,16 @@ def validate_manifest(manifest: Mapping, name: str | None = None) -> dict:
 
 
 def check_declaration(manifest: Mapping, result: Mapping, classifier: Mapping | None = None,
-                      k_sigma: float = MASS_K_SIGMA, category_ratio: float | None = None) -> dict:
+                      k_sigma: float = MASS_K_SIGMA, category_ratio: float | None = None,
+                      detections: list[Mapping] | None = None) -> dict:
     """Compare a manifest with an inspection result.
 
     Returns ``{"consistent", "reasons": [{"kind", "message", ...}], "declared",
     "declared_mass_kg", "mass_estimate_kg", "mass_sigma_kg", "observed_category"}``.
     ``classifier``: ``{"centroids", "scale", "ratio"}`` (default: the calibration's);
     ``category_ratio``: declared-category distance / nearest distance above which the
-    cargo is "unlike" the declared category.
+    cargo is "unlike" the declared category. ``detections``: the alarm-raising detections of
+    the concealment detector (``[{"label", "score", "box"}]``), each an undeclared item.
     """
     from .inspect import load_calibration
 
@@ -119,6 +123,16 @@ def check_declaration(manifest: Mapping, result: Mapping, classifier: Mapping | 
                                        f"{float(dmass):.0f} kg",
                             "estimate_kg": round(est, 1), "sigma_kg": round(sig, 1),
                             "declared_kg": float(dmass)})
+    if detections:
+        from collections import Counter
+
+        counts = Counter(str(d["label"]) for d in detections)
+        what = ", ".join(f"{n} {k}" for k, n in counts.most_common())
+        reasons.append({"kind": "undeclared_items",
+                        "message": f"concealed items seen: {what} (max score "
+                                   f"{max(float(d['score']) for d in detections):.2f})",
+                        "items": [{"label": str(d["label"]), "score": round(float(d["score"]), 3),
+                                   "box": [round(float(v), 1) for v in d["box"]]} for d in detections]})
     return {"consistent": not reasons, "reasons": reasons, "declared": declared,
             "declared_mass_kg": dmass, "mass_estimate_kg": round(est, 1),
             "mass_sigma_kg": round(sig, 1), "observed_category": observed,

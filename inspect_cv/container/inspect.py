@@ -691,7 +691,11 @@ def inspect_container(scan: ContainerScanInput, detector=None, manifest: dict | 
     if manifest is not None:
         result = {"empty": analysis.empty, "mass_kg": analysis.mass_kg,
                   "mass_sigma_kg": analysis.mass_sigma_kg, "features": analysis.features}
-        decl = check_declaration(manifest, result, cal.get("classifier"))
+        alarming = None
+        if det is not None and len(det):
+            alarm_classes = set(getattr(detector, "alarm_classes", None) or det.label_names)
+            alarming = [r for r in det.to_records() if r["label"] in alarm_classes]
+        decl = check_declaration(manifest, result, cal.get("classifier"), detections=alarming)
     return ContainerInspection(scan, body, analysis, det, name, decl, timings, alarm)
 
 
