@@ -2,7 +2,8 @@
 16-bit scan (issue target: <= 1.0 s on a 2-core CPU, peak memory <= 1 GB), side by side
 with a plain unbatched sliding window over the same ONNX model.
 
-    PYTHONPATH=. python benchmarks/container_speed.py [--model M.onnx] [--threads 2] [--reps 5]
+    PYTHONPATH=. python benchmarks/container_speed.py [--model M.onnx] [--threads 2] [--reps 5] \
+        [--sahi-python VENV/bin/python]
 
 * **pipeline**: :func:`inspect_cv.container.inspect.inspect_container` (physics: container
   localisation, empty verification, mass; tiled batched detection through the card's
@@ -10,6 +11,10 @@ with a plain unbatched sliding window over the same ONNX model.
 * **plain**: the same physics, then the naive reference written out here: the whole scan
   converted to the 8-bit view in memory, a loop over the same windows with one
   ``session.run`` per window (batch 1), boxes concatenated, one global NMS.
+* **sahi** (with ``--sahi-python``, a Python whose environment has ``sahi`` and inspect-cv's
+  runtime, e.g. ``python -m venv v && v/bin/pip install sahi==0.12.8 -e .``): the same physics,
+  then the SAHI library's ``get_sliced_prediction`` over the whole in-memory view with the same
+  windows, our ONNX detector wrapped as a SAHI ``DetectionModel``, NMS merge.
 
 Each variant runs in its own subprocess (peak RSS = its ``ru_maxrss``, model and scan
 included); wall time is the median of ``--reps`` runs after one warm-up; CPU time (all
@@ -92,6 +97,53 @@ def plain_sliding_window(det, scan, conf):
     return len(keep), len(windows)
 
 
+def sahi_sliced(det, scan, conf):
+    """The SAHI library's slicing wired to the same ONNX model: SAHI cuts the whole
+    in-memory view into the same windows (slice = tile / scale source pixels, same overlap),
+    our detector runs each slice (letterbox to the model size, one call per slice: SAHI's
+    default batch 1), SAHI shifts the boxes back and merges them (NMS, IoU 0.5). SAHI is
+    imported here only, in an environment that has it (``--sahi-python``)."""
+    from sahi.models.base import DetectionModel
+    from sahi.predict import get_sliced_prediction
+    from sahi.prediction import ObjectPrediction
+
+    names = list(det.card.classes)
+
+    class InspectCVModel(DetectionModel):
+        def load_model(self):
+            self.model = det
+
+        def set_model(self, model, **kw):
+            self.model = model
+
+        def perform_inference(self, image):
+            self._original_predictions = [self.model.predict_tiles([np.ascontiguousarray(image)], conf=conf)[0]]
+
+        def _create_object_prediction_list_from_original_predictions(self, shift_amount_list=[[0, 0]],
+                                                                     full_shape_list=None):
+            out = []
+            for i, d in enumerate(self._original_predictions):
+                shift = shift_amount_list[i] if shift_amount_list else [0, 0]
+                full = full_shape_list[i] if full_shape_list else None
+                out.append([ObjectPrediction(bbox=[float(v) for v in b], category_id=int(lab),
+                                             category_name=names[int(lab)], score=float(sc),
+                                             shift_amount=shift, full_shape=full)
+                            for b, sc, lab in zip(d.boxes, d.scores, d.labels)])
+            self._object_prediction_list_per_image = out
+
+    model = InspectCVModel(confidence_threshold=conf, category_mapping={str(i): n for i, n in enumerate(names)},
+                           device="cpu")
+    hint = dict(det.card.tiling or {})
+    src = max(1, round(int(hint.get("tile", det.input_size[0])) / float(hint.get("scale", 1.0))))
+    overlap = float(hint.get("overlap", 0.2))
+    win = dict((det.card.extra or {}).get("container_window", {}))
+    full = np.asarray(ScanView(scan, **win))                   # SAHI slices an image held whole in memory
+    res = get_sliced_prediction(full, model, slice_height=src, slice_width=src, overlap_height_ratio=overlap,
+                                overlap_width_ratio=overlap, perform_standard_pred=False, postprocess_type="NMS",
+                                postprocess_match_metric="IOU", postprocess_match_threshold=0.5, verbose=0)
+    return len(res.object_prediction_list), None
+
+
 def child(a) -> None:
     """One variant, timed, in this (fresh) process; prints a JSON line."""
     scan = make_scan()
@@ -102,6 +154,11 @@ def child(a) -> None:
             insp = inspect_container(scan, det, manifest, conf=a.conf)
             m = insp.detections.meta
             return len(insp.detections), m.get("tiles"), m.get("tiles_skipped", 0)
+    elif a.child == "sahi":
+        def once():
+            analyse_interior(scan, keep_residual=False)
+            n, tiles = sahi_sliced(det, scan, a.conf)
+            return n, tiles, 0
     else:
         def once():
             analyse_interior(scan, keep_residual=False)
@@ -125,7 +182,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--conf", type=float, default=None, help="score threshold (default: the card's)")
-    ap.add_argument("--child", choices=["pipeline", "plain"], default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--sahi-python", default=None,
+                    help="a Python that has the SAHI library (and inspect-cv's runtime): adds SAHI's slicing "
+                         "over the same ONNX model as a third variant")
+    ap.add_argument("--child", choices=["pipeline", "plain", "sahi"], default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         child(a)
@@ -146,8 +206,11 @@ def main() -> None:
     det = load(a.model, threads=a.threads)
     conf = det._thresholds(a.conf, None)[0]
     rows = []
-    for variant in ("pipeline", "plain"):
-        cmd = [sys.executable, __file__, "--child", variant, "--model", str(a.model), "--threads", str(a.threads),
+    variants = [("pipeline", sys.executable), ("plain", sys.executable)]
+    if a.sahi_python:
+        variants.append(("sahi", a.sahi_python))
+    for variant, python in variants:
+        cmd = [python, __file__, "--child", variant, "--model", str(a.model), "--threads", str(a.threads),
                "--reps", str(a.reps), "--conf", str(conf)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         rows.append(json.loads(out))
@@ -161,9 +224,10 @@ def main() -> None:
           "| detections | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     names = {"pipeline": "inspect_container: physics + tiled batched detector",
-             "plain": "physics + plain unbatched sliding window"}
+             "plain": "physics + plain unbatched sliding window",
+             "sahi": "physics + SAHI get_sliced_prediction (same model, same windows)"}
     for r in rows:
-        print(f"| {names[r['variant']]} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['cpu_s']:.3f} | {r['tiles']} | {r['skipped']} | "
+        print(f"| {names[r['variant']]} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['cpu_s']:.3f} | {r['tiles'] or '-'} | {r['skipped']} | "
               f"{r['detections']} | {r['peak_rss_mib']:.0f} |")
     p = rows[0]
     print(f"\ntarget <= 1.0 s: {'met' if p['median_s'] <= 1.0 else 'NOT met'}; "
