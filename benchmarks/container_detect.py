@@ -8,7 +8,7 @@ the true boxes). Every scan goes through the runtime's tiled detector
 (:func:`inspect_cv.container.inspect.run_detector`, the path of ``inspect-cv scan-container``)
 at a low confidence; the threshold is then swept.
 
-Scoring (stated here because a FROC needs it):
+Scoring (``inspect_cv.container.evaluate``; stated here because an FROC needs it):
 
 * an item is **found** at threshold t when a detection of its class with score >= t overlaps
   it with IoU >= ``--iou`` (0.3: the officer is sent to the right place; the boxes of long
@@ -34,53 +34,8 @@ from pathlib import Path
 import numpy as np
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    aa = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    ab = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    iou = inter / np.maximum(aa[:, None] + ab[None, :] - inter, 1e-9)
-    ioa = inter / np.maximum(aa[:, None], 1e-9)  # fraction of each detection inside each item
-    return iou, ioa
-
-
-def score_scan(det_boxes, det_scores, det_labels, gt_boxes, gt_labels, iou_thr: float):
-    """Per item: the best score of a same-class detection with IoU >= iou_thr (0 if none);
-    per detection: whether it is a false alarm (touches no item)."""
-    n_gt = len(gt_boxes)
-    item_score = np.zeros(n_gt)
-    if len(det_boxes) == 0:
-        return item_score, np.zeros(0, bool)
-    if n_gt == 0:
-        return item_score, np.ones(len(det_boxes), bool)
-    iou, ioa = iou_matrix(det_boxes, gt_boxes)
-    same = det_labels[:, None] == gt_labels[None, :]
-    hit = (iou >= iou_thr) & same
-    for j in range(n_gt):
-        if hit[:, j].any():
-            item_score[j] = det_scores[hit[:, j]].max()
-    fa = (iou.max(1) < 0.1) & (ioa.max(1) < 0.5)
-    return item_score, fa
-
-
-def froc(item_scores: np.ndarray, fa_scores: np.ndarray, n_scans: int, thresholds: np.ndarray):
-    recall = np.array([(item_scores >= t).mean() if len(item_scores) else np.nan for t in thresholds])
-    fa_per_scan = np.array([(fa_scores >= t).sum() / max(n_scans, 1) for t in thresholds])
-    return recall, fa_per_scan
-
-
-def at_fa(recall, fa_per_scan, thresholds, target):
-    ok = np.flatnonzero(fa_per_scan <= target)
-    if len(ok) == 0:
-        return float("nan"), float("nan"), float("nan")
-    i = ok[0]  # thresholds ascend: the lowest threshold that keeps false alarms under target
-    return float(recall[i]), float(fa_per_scan[i]), float(thresholds[i])
-
-
 def run_folder(det, folder: Path, classes: list[str], iou_thr: float, conf: float, limit: int | None, progress):
+    from inspect_cv.container.evaluate import score_scan
     from inspect_cv.container.inspect import read_container_scan, run_detector
     from inspect_cv.errors import InspectCVError
 
@@ -107,7 +62,7 @@ def run_folder(det, folder: Path, classes: list[str], iou_thr: float, conf: floa
         gl = np.array([classes.index(n) if n in classes else -1 for _, n in g], np.int64)
         names_d = list(d.label_names) if hasattr(d, "label_names") else [classes[i] for i in d.labels]
         dl = np.array([classes.index(n) if n in classes else -1 for n in names_d], np.int64)
-        item_score, fa = score_scan(d.boxes, d.scores, dl, gb, gl, iou_thr)
+        item_score, fa = score_scan(d.boxes, d.scores, dl, gb, gl, iou_thr)  # inspect_cv.container.evaluate
         rows.append({"file": im["file_name"], "cargo": im.get("cargo"), "empty": bool(im.get("empty")),
                      "items": [{"label": classes[l] if l >= 0 else "?", "score": float(s)}
                                for l, s in zip(gl, item_score)],
@@ -120,8 +75,10 @@ def summarise(rows, classes, thresholds, fa_target, fixed=None):
     items = [(it["label"], it["score"]) for r in ok for it in r["items"]]
     item_scores = np.array([s for _, s in items])
     fa_scores = np.array([s for r in ok for s in r["fa_scores"]])
-    rec, fps = froc(item_scores, fa_scores, len(ok), thresholds)
-    r_at, fa_at, t_at = at_fa(rec, fps, thresholds, fa_target)
+    from inspect_cv.container.evaluate import froc, recall_at_false_alarms
+
+    thresholds, rec, fps = froc(item_scores, fa_scores, max(len(ok), 1), thresholds)
+    r_at, fa_at, t_at = recall_at_false_alarms(thresholds, rec, fps, fa_target)
     per_class = {}
     for c in classes:
         sc = np.array([s for l, s in items if l == c])

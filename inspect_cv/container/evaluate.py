@@ -1,0 +1,87 @@
+"""Scoring a container detector the way an officer meets it: items found against false
+alarms per scan (an FROC curve), not box-level mAP.
+
+* an item is **found** at threshold ``t`` when a detection of its class with score >= t
+  overlaps it with IoU >= ``iou`` (0.3 by default: the officer is sent to the right place; a
+  long item cut by tile borders is merged, not exact);
+* a **false alarm** is a detection with score >= t that touches no true item (IoU < 0.1 with
+  every item and less than half of it inside any item); a second box on an item, or a box of
+  another class on it, is neither;
+* :func:`froc` sweeps t; :func:`recall_at_false_alarms` reads the curve at a false-alarm budget.
+
+Plain numpy over arrays, independent of the model (``benchmarks/container_detect.py`` and the
+container notebook use it).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from inspect_cv.errors import InputError
+
+
+def box_overlaps(det: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(IoU, fraction of each detection inside each item), both ``(len(det), len(items))``."""
+    a = np.asarray(det, np.float64).reshape(-1, 4)
+    b = np.asarray(items, np.float64).reshape(-1, 4)
+    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = ix * iy
+    aa = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
+    ab = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    iou = inter / np.maximum(aa[:, None] + ab[None, :] - inter, 1e-9)
+    return iou, inter / np.maximum(aa[:, None], 1e-9)
+
+
+def score_scan(det_boxes, det_scores, det_labels, item_boxes, item_labels,
+               iou: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """One scan: (per item the best score of a same-class detection with IoU >= ``iou``, 0
+    when none; per detection whether it is a false alarm)."""
+    if not 0 < iou <= 1:
+        raise InputError(f"iou must be in (0, 1], got {iou}")
+    db = np.asarray(det_boxes, np.float64).reshape(-1, 4)
+    ds = np.asarray(det_scores, np.float64).reshape(-1)
+    dl = np.asarray(det_labels).reshape(-1)
+    ib = np.asarray(item_boxes, np.float64).reshape(-1, 4)
+    il = np.asarray(item_labels).reshape(-1)
+    if not (len(db) == len(ds) == len(dl)) or len(ib) != len(il):
+        raise InputError("boxes, scores and labels must have the same length")
+    item_score = np.zeros(len(ib))
+    if len(db) == 0:
+        return item_score, np.zeros(0, bool)
+    if len(ib) == 0:
+        return item_score, np.ones(len(db), bool)
+    ov, inside = box_overlaps(db, ib)
+    hit = (ov >= iou) & (dl[:, None] == il[None, :])
+    for j in range(len(ib)):
+        if hit[:, j].any():
+            item_score[j] = ds[hit[:, j]].max()
+    false_alarm = (ov.max(1) < 0.1) & (inside.max(1) < 0.5)
+    return item_score, false_alarm
+
+
+def froc(item_scores, false_alarm_scores, n_scans: int,
+         thresholds=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(thresholds ascending, recall, false alarms per scan) from the pooled per-item best
+    scores (0 = never found) and the scores of all false-alarm boxes over ``n_scans`` scans."""
+    if n_scans < 1:
+        raise InputError(f"n_scans must be >= 1, got {n_scans}")
+    t = np.asarray(np.round(np.arange(0.02, 1.0, 0.005), 4) if thresholds is None else thresholds, np.float64)
+    s = np.asarray(item_scores, np.float64).reshape(-1)
+    s = np.sort(np.where(s > 0, s, -1.0))   # 0 = never found, even at a threshold of 0
+    f = np.sort(np.asarray(false_alarm_scores, np.float64).reshape(-1))
+    recall = (len(s) - np.searchsorted(s, t, side="left")) / max(len(s), 1) if len(s) else np.full(len(t), np.nan)
+    fa = (len(f) - np.searchsorted(f, t, side="left")) / float(n_scans)
+    return t, np.asarray(recall, np.float64), np.asarray(fa, np.float64)
+
+
+def recall_at_false_alarms(thresholds, recall, fa_per_scan, budget: float = 0.05) -> tuple[float, float, float]:
+    """(recall, false alarms per scan, threshold) at the lowest threshold whose false alarms
+    per scan stay within ``budget``; NaNs when no threshold does."""
+    ok = np.flatnonzero(np.asarray(fa_per_scan) <= budget)
+    if len(ok) == 0:
+        return float("nan"), float("nan"), float("nan")
+    i = int(ok[0])
+    return float(recall[i]), float(fa_per_scan[i]), float(thresholds[i])
+
+
+__all__ = ["box_overlaps", "score_scan", "froc", "recall_at_false_alarms"]
