@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -62,7 +63,8 @@ def cluster(tmp_path_factory):
         pytest.skip("the ray command is not installed beside this Python")
     tmp = Path("/tmp") / f"icv-ray-{os.getpid()}"  # short: Ray's socket paths have a length limit
     port = _free_port()
-    env = dict(os.environ, RAY_TMPDIR=str(tmp), RAY_AUTH_MODE="token")  # token auth: the token is in ~/.ray
+    # token authentication with a token of this test's own (a fresh machine has no ~/.ray/auth_token)
+    env = dict(os.environ, RAY_TMPDIR=str(tmp), RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
     head = [str(ray_bin), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=1",
             "--include-dashboard=false", f"--temp-dir={tmp}", "--disable-usage-stats"]
     worker = [str(ray_bin), "start", f"--address=127.0.0.1:{port}", "--node-ip-address=127.0.0.1", "--num-cpus=1"]
