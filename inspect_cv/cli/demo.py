@@ -51,19 +51,13 @@ def demo_baggage(out: Path, device: str) -> bool:
     return True
 
 
-def _counts(labels) -> str:
-    """``["a", "b", "a"]`` -> ``"2 a, 1 b"``."""
-    from collections import Counter
-
-    return ", ".join(f"{n} {k}" for k, n in Counter(labels).most_common())
-
-
 def demo_container(out: Path, device: str) -> bool:
     """Inspect the bundled 20 ft scans against their manifests: empty verdict, cargo mass from
     dual energy, declaration check; the concealment detector runs too once one is shipped."""
     import json
 
     from .. import load
+    from ..container.declaration import count_labels as _counts
     from ..container.inspect import inspect_container, read_container_scan
     from ..container.overview import render_overview
     from ..errors import InspectCVError, ModelNotFoundError

@@ -71,6 +71,13 @@ def validate_manifest(manifest: Mapping, name: str | None = None) -> dict:
     return dict(manifest)
 
 
+def count_labels(labels) -> str:
+    """``["a", "b", "a"]`` -> ``"2 a, 1 b"`` (most frequent first)."""
+    from collections import Counter
+
+    return ", ".join(f"{n} {k}" for k, n in Counter(labels).most_common())
+
+
 def check_declaration(manifest: Mapping, result: Mapping, classifier: Mapping | None = None,
                       k_sigma: float = MASS_K_SIGMA, category_ratio: float | None = None,
                       detections: list[Mapping] | None = None) -> dict:
@@ -124,10 +131,7 @@ def check_declaration(manifest: Mapping, result: Mapping, classifier: Mapping | 
                             "estimate_kg": round(est, 1), "sigma_kg": round(sig, 1),
                             "declared_kg": float(dmass)})
     if detections:
-        from collections import Counter
-
-        counts = Counter(str(d["label"]) for d in detections)
-        what = ", ".join(f"{n} {k}" for k, n in counts.most_common())
+        what = count_labels(str(d["label"]) for d in detections)
         reasons.append({"kind": "undeclared_items",
                         "message": f"concealed items seen: {what} (max score "
                                    f"{max(float(d['score']) for d in detections):.2f})",
@@ -148,5 +152,5 @@ def fit_classifier(features: list[Mapping], categories: list[str]) -> dict:
     return {"features": list(FEATURES), "centroids": cent, "scale": scale.tolist()}
 
 
-__all__ = ["check_declaration", "classify_cargo", "category_distances", "fit_classifier",
+__all__ = ["check_declaration", "count_labels", "classify_cargo", "category_distances", "fit_classifier",
            "feature_vector", "validate_manifest", "FEATURES", "MASS_K_SIGMA"]
