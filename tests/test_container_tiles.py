@@ -155,6 +155,49 @@ def test_scan_view_channels():
         ScanView(scan, channels=2)
 
 
+def test_detail_view_brings_out_a_small_item_inside_dense_cargo():
+    """Channel 1 of the detail view is the attenuation minus its local mean: flat cargo sits
+    at 128 whatever its density, a small dense item inside it is far darker than in the grey
+    window, and crops equal the same pixels of the whole view."""
+    rng = np.random.default_rng(0)
+    air, dark = 60000, 0
+    a = np.full((200, 400), 0.2)
+    a[40:160, 40:360] = 6.5                     # 6.5 attenuation lengths of cargo
+    a[90:100, 190:215] += 0.6                   # a steel part inside it
+    counts = rng.poisson(air * np.exp(-a)).clip(1, 65535).astype(np.uint16)
+    scan = read_container_scan(counts, pixel_mm=5.0, air=air, dark=dark)
+    v = ScanView(scan, mode="detail")
+    assert v.shape == (200, 400, 3) and v.dtype == np.uint8
+    whole = np.asarray(v)
+    assert np.array_equal(whole[80:120, 150:260], v[80:120, 150:260])
+    grey = ScanView(scan, channels=1)
+    assert np.array_equal(whole[..., 0], np.asarray(grey))            # channel 0 is v0's window
+    cargo, item = (slice(60, 80), slice(60, 120)), (slice(92, 98), slice(195, 210))
+    assert abs(float(whole[cargo + (1,)].mean()) - 128) < 6
+    step0 = float(whole[cargo + (0,)].mean() - whole[item + (0,)].mean())
+    step1 = float(whole[cargo + (1,)].mean() - whole[item + (1,)].mean())
+    assert step1 > 40 and step1 > 3 * step0
+    assert ScanView.for_window(scan, {"mode": "detail"}).shape == (200, 400, 3)
+    assert ScanView.for_window(scan, {}).shape == (200, 400)
+    with pytest.raises(InputError):
+        ScanView(scan, mode="sharp")
+    with pytest.raises(InputError):
+        ScanView(scan, mode="detail", channels=1)
+    with pytest.raises(InputError):
+        ScanView(scan, mode="detail", sigma_mm=0)
+
+
+def test_detail_tiles_are_the_pixels_the_runtime_feeds(scans):
+    coco = json.loads((scans / "annotations.json").read_text())
+    scan = read_container_scan(scans / coco["images"][0]["file_name"])
+    win_cfg = {"a_max": 9.0, "gamma": 0.5, "mode": "detail"}
+    img, _, _, win = crop_tile(scan, np.zeros((0, 4)), np.zeros(0), np.random.default_rng(1), tile=48, scale=0.5,
+                               window=win_cfg)
+    rgb = ScanView(scan, **win_cfg)[win[1]:win[3], win[0]:win[2]]
+    assert np.array_equal(img, cv2.resize(rgb, (48, 48), interpolation=cv2.INTER_AREA))
+    assert not np.array_equal(img[..., 0], img[..., 1])
+
+
 def test_run_detector_on_a_long_scan_skips_air(tmp_path):
     from inspect_cv import load
     from tests.fixture_models import grid_detector
@@ -165,6 +208,9 @@ def test_run_detector_on_a_long_scan_skips_air(tmp_path):
     found = run_detector(det, read_container_scan(hi, pixel_mm=PM, air=60000, dark=0), conf=0.5)
     assert found.meta["tiles"] >= 1 and found.meta["tiles_skipped"] >= 8
     assert len(found) >= 1 and found.boxes[:, 0].min() >= 496
+    det.card.extra = dict(det.card.extra or {}, container_window={"mode": "detail"})   # a three-channel model
+    found3 = run_detector(det, read_container_scan(hi, pixel_mm=PM, air=60000, dark=0), conf=0.5)
+    assert len(found3) >= 1 and found3.boxes[:, 0].min() >= 496 and found3.meta["tiles"] == found.meta["tiles"]
 
 
 def test_cpu_recipe_matches_the_tile_cutter():

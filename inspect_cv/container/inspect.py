@@ -561,28 +561,85 @@ class ScanView:
     the model card's ``extra["container_window"] = {"a_max": ..., "gamma": ...}``.
     ``channels=1`` gives the (H, W) grey itself (the detector repeats it to RGB after
     resizing: the same numbers, a third of the work).
+
+    ``mode="detail"`` gives three different channels instead of one grey three times:
+
+    0. the log window above (the whole range, light cargo spread out);
+    1. local detail: ``128 - 127 D / detail_range`` with ``D = A - G(A)``, the attenuation
+       minus its Gaussian mean over ``sigma_mm`` (what an officer gets by re-windowing on
+       a region: a pistol inside 18 t of grain adds ~0.6 to an ``A`` of ~6.5, a 10-level
+       step in channel 0 but ~80 levels here);
+    2. a dense window ``255 (1 - (A / a_max) ** dense_gamma)`` (dense cargo spread out).
+
+    The smoothed attenuation is computed once for the whole scan (on a 4x binned copy,
+    ~30 MB at full size for a 1,200 x 6,000 scan); crops stay lazy.
     """
 
-    def __init__(self, scan: ContainerScanInput, a_max: float = 9.0, gamma: float = 0.5, channels: int = 3):
+    MODES = ("grey", "detail")
+
+    def __init__(self, scan: ContainerScanInput, a_max: float = 9.0, gamma: float = 0.5, channels: int = 3,
+                 mode: str = "grey", sigma_mm: float = 40.0, detail_range: float = 1.0, dense_gamma: float = 2.0):
         if channels not in (1, 3):
             raise InputError(f"a scan view has 1 or 3 channels, got {channels}", scan.path)
+        if mode not in self.MODES:
+            raise InputError(f"unknown scan view mode {mode!r} (known: {', '.join(self.MODES)})", scan.path)
+        if mode == "detail" and channels != 3:
+            raise InputError("the 'detail' scan view has 3 channels", scan.path)
+        if not (sigma_mm > 0 and detail_range > 0 and dense_gamma > 0 and a_max > 0):
+            raise InputError("scan view window: a_max, sigma_mm, detail_range and dense_gamma must be > 0", scan.path)
         self.scan = scan
         self.a_max = float(a_max)
         self.gamma = float(gamma)
         self.channels = int(channels)
+        self.mode = mode
+        self.sigma_mm, self.detail_range, self.dense_gamma = float(sigma_mm), float(detail_range), float(dense_gamma)
         self.shape = (scan.high.shape[0], scan.high.shape[1], 3)[:2 if channels == 1 else 3]
         self.ndim = len(self.shape)
         self.dtype = np.dtype(np.uint8)
         scale = float(scan.air_high - scan.dark)
-        # 65536-entry LUT: uint16 counts -> display grey, one gather per crop
+        # 65536-entry LUTs: uint16 counts -> attenuation A and display grey, one gather per crop
         t = np.clip((np.arange(65536, dtype=np.float64) - scan.dark) / scale, 1e-5, 1.0)
-        v = 1.0 - np.clip(-np.log(t) / self.a_max, 0, 1) ** self.gamma
-        self._lut = np.clip(255 * v + 0.5, 0, 255).astype(np.uint8)
+        a = -np.log(t)
+        self._lut = self._window_lut(a, self.gamma)
+        self._smooth = None
+        if mode == "detail":
+            self._a_lut = a.astype(np.float32)
+            self._dense_lut = self._window_lut(a, self.dense_gamma)
+
+    def _window_lut(self, a: np.ndarray, gamma: float) -> np.ndarray:
+        v = 1.0 - np.clip(a / self.a_max, 0, 1) ** gamma
+        return np.clip(255 * v + 0.5, 0, 255).astype(np.uint8)
+
+    @classmethod
+    def for_window(cls, scan: ContainerScanInput, window: dict | None = None) -> "ScanView":
+        """The view a detector with card window ``window`` reads: one grey channel (repeated
+        by the detector) in ``grey`` mode, three channels in ``detail`` mode."""
+        win = dict(window or {})
+        return cls(scan, **win, channels=3 if win.get("mode", "grey") == "detail" else 1)
+
+    def smoothed(self) -> np.ndarray:
+        """``G(A)``: float32 (H, W) attenuation smoothed over ``sigma_mm`` (computed once)."""
+        if self._smooth is None:
+            import cv2
+
+            a = np.take(self._a_lut, self.scan.high)
+            h, w = a.shape
+            f = 4
+            small = cv2.resize(a, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+            sigma = max(0.5, self.sigma_mm / float(self.scan.pixel_mm or 3.5) / f)
+            small = cv2.GaussianBlur(small, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+            self._smooth = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        return self._smooth
 
     def __getitem__(self, key) -> np.ndarray:
         if not isinstance(key, tuple):
             key = (key, slice(None))
-        g = np.take(self._lut, self.scan.high[key[0], key[1]])
+        counts = self.scan.high[key[0], key[1]]
+        g = np.take(self._lut, counts)
+        if self.mode == "detail":
+            d = np.take(self._a_lut, counts) - self.smoothed()[key[0], key[1]]
+            detail = np.clip(128.0 - 127.0 * d / self.detail_range + 0.5, 0, 255).astype(np.uint8)
+            return np.stack([g, detail, np.take(self._dense_lut, counts)], axis=-1)
         return g if self.channels == 1 else np.repeat(g[..., None], 3, axis=-1)
 
     def __array__(self, dtype=None, copy=None):
@@ -656,7 +713,7 @@ def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou
     """Tiled detection over the windowed scan (tiles converted on the fly; windows of
     pure air are not run)."""
     win = dict((getattr(detector, "card", None) and detector.card.extra or {}).get("container_window", {}))
-    view = ScanView(scan, **win, channels=1)
+    view = ScanView.for_window(scan, win)
     # a card that names its model pixel pitch gets tiles at that pitch whatever the scanner's
     scale = detector.tile_scale(scan.pixel_mm) if hasattr(detector, "tile_scale") else None
     tiler = detector.tiler(tile, view.shape, scale=scale) if scale is not None else detector.tiler(tile, view.shape)

@@ -98,7 +98,7 @@ def crop_tile(scan: ContainerScanInput, boxes: np.ndarray, labels: np.ndarray, r
     """
     if tile < 8 or not 0 < scale <= 4:
         raise InputError(f"tile must be >= 8 and scale in (0, 4], got tile={tile}, scale={scale}")
-    view = view or ScanView(scan, **(window or DEFAULT_WINDOW), channels=1)
+    view = view or ScanView.for_window(scan, window or DEFAULT_WINDOW)
     src = max(1, round(tile / scale))
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
     win = _choose_window(scan.shape, src, boxes, rng, positive_fraction)
@@ -158,7 +158,7 @@ def tile_sampler(classes: Sequence[str] | None = None, scans: str | None = None,
             if i not in memo:
                 r = recs[i]
                 scan = read_container_scan(r["path"], pixel_mm=r["pixel_mm"])
-                memo[i] = (scan, ScanView(scan, **win, channels=1))
+                memo[i] = (scan, ScanView.for_window(scan, win))
                 while len(memo) > max(1, cache):
                     memo.popitem(last=False)
             return memo[i]
@@ -217,7 +217,7 @@ def write_tile_dataset(scans: str | Path, out_dir: str | Path, tiles_per_scan: i
     for i in it:
         r = recs[i]
         scan = read_container_scan(r["path"], pixel_mm=r["pixel_mm"])
-        view = ScanView(scan, **(window or DEFAULT_WINDOW), channels=1)
+        view = ScanView.for_window(scan, window or DEFAULT_WINDOW)
         f, j = r["rng_key"]
         rng = np.random.default_rng([int(seed), j] if f == 0 else [int(seed), j, f])
         for k in range(int(tiles_per_scan)):

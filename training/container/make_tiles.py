@@ -1,13 +1,13 @@
 """Cut a fixed COCO set of detector tiles from a folder of simulated container scans.
 
     python training/container/make_tiles.py --scans data/container/val_scans [MORE_FOLDERS ...] \
-        --out data/container/val_tiles [--per-scan 4] [--seed 0] [--tile 384] [--scale 0.5]
+        --out data/container/val_tiles [--per-scan 4] [--seed 0] [--tile 384] [--scale 0.5] [--mode detail]
 
 The tiles are the runtime's view (inspect_cv.container.tiles), like the training tiles.
 """
 import argparse
 
-from inspect_cv.container.tiles import DEFAULT_TILING, write_tile_dataset
+from inspect_cv.container.tiles import DEFAULT_TILING, DEFAULT_WINDOW, write_tile_dataset
 from inspect_cv.progress import progress
 
 
@@ -20,8 +20,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tile", type=int, default=DEFAULT_TILING["tile"])
     ap.add_argument("--scale", type=float, default=DEFAULT_TILING["scale"])
+    ap.add_argument("--mode", choices=["grey", "detail"], default="grey",
+                    help="scan view of the model card's container_window (detail: window, local detail, dense window)")
     a = ap.parse_args()
-    path = write_tile_dataset(a.scans, a.out, a.per_scan, a.seed, tile=a.tile, scale=a.scale, progress=progress)
+    window = dict(DEFAULT_WINDOW, mode=a.mode)
+    path = write_tile_dataset(a.scans, a.out, a.per_scan, a.seed, tile=a.tile, scale=a.scale, window=window,
+                              progress=progress)
     print(f"wrote {path}")
 
 
