@@ -213,19 +213,25 @@ def test_run_detector_on_a_long_scan_skips_air(tmp_path):
     assert len(found3) >= 1 and found3.boxes[:, 0].min() >= 496 and found3.meta["tiles"] == found.meta["tiles"]
 
 
-def test_cpu_recipe_matches_the_tile_cutter():
-    """The CPU recipe trains on tiles cut by make_tiles.py with the default tiling and window:
-    its card hint and input size must be those defaults."""
+@pytest.mark.parametrize("recipe, mode", [("config_cpu_v0.yaml", "grey"), ("config_cpu_v1.yaml", "detail")])
+def test_cpu_recipe_matches_the_tile_cutter(recipe, mode):
+    """The CPU recipes train on tiles cut by make_tiles.py (``--mode``) with the default tiling
+    and window: their card hint and input size must be those defaults."""
     pytest.importorskip("torch")
+    import inspect
     from pathlib import Path
 
     from inspect_cv.container.tiles import DEFAULT_TILING, DEFAULT_WINDOW
     from inspect_cv.train.config import load_config
 
-    cfg = load_config(Path(__file__).resolve().parents[1] / "training" / "container" / "config_cpu_v0.yaml")
+    cfg = load_config(Path(__file__).resolve().parents[1] / "training" / "container" / recipe)
     ex = cfg["export"]
     assert ex["tiling"] == DEFAULT_TILING and cfg["data"]["input_size"] == DEFAULT_TILING["tile"]
-    assert ex["extra"]["container_window"] == DEFAULT_WINDOW
+    defaults = {k: p.default for k, p in inspect.signature(ScanView).parameters.items()
+                if k not in ("scan", "channels")}
+    window = dict(ex["extra"]["container_window"])
+    assert window.get("mode", "grey") == mode
+    assert {k: window.get(k, defaults[k]) for k in defaults} == dict(defaults, **DEFAULT_WINDOW, mode=mode)
     assert cfg["data"]["classes"] == list(CLASSES)
 
 
