@@ -66,11 +66,39 @@ def run_folder(det, folder: Path, classes: list[str], iou_thr: float, conf: floa
         rows.append({"file": im["file_name"], "cargo": im.get("cargo"), "empty": bool(im.get("empty")),
                      "items": [{"label": classes[l] if l >= 0 else "?", "score": float(s)}
                                for l, s in zip(gl, item_score)],
-                     "fa_scores": [float(s) for s in d.scores[fa]], "ms": round(ms, 1)})
+                     "fa_scores": [float(s) for s in d.scores[fa]],
+                     "fa_labels": [classes[i] if i >= 0 else "?" for i in dl[fa]], "ms": round(ms, 1)})
     return rows
 
 
-def summarise(rows, classes, thresholds, fa_target, fixed=None):
+def _flat(ok, classes):
+    lab = {c: i for i, c in enumerate(classes)}
+    its = [(it["score"], lab.get(it["label"], -1)) for r in ok for it in r["items"]]
+    fas = [(s, lab.get(l, -1)) for r in ok for s, l in zip(r["fa_scores"], r["fa_labels"])]
+    return (np.array([s for s, _ in its]), np.array([l for _, l in its], int),
+            np.array([s for s, _ in fas]), np.array([l for _, l in fas], int))
+
+
+def class_operating_point(rows, classes, class_conf) -> dict:
+    """Recall and false alarms per scan at per-class thresholds (the card's ``class_conf``)."""
+    from inspect_cv.container.evaluate import at_class_thresholds
+
+    ok = [r for r in rows if "error" not in r]
+    th = [float(class_conf.get(c, 1.01)) for c in classes]
+    r = at_class_thresholds(*_flat(ok, classes), th, len(ok))
+    r["per_class"] = {classes[i]: v for i, v in r["per_class"].items()}
+    return r
+
+
+def choose_class_conf(rows, classes, fa_target) -> dict:
+    from inspect_cv.container.evaluate import choose_class_thresholds
+
+    ok = [r for r in rows if "error" not in r]
+    th = choose_class_thresholds(*_flat(ok, classes), len(classes), len(ok), fa_target)
+    return {c: round(float(t), 4) for c, t in zip(classes, th)}
+
+
+def summarise(rows, classes, thresholds, fa_target, fixed=None, class_conf=None):
     ok = [r for r in rows if "error" not in r]
     items = [(it["label"], it["score"]) for r in ok for it in r["items"]]
     item_scores = np.array([s for _, s in items])
@@ -88,7 +116,9 @@ def summarise(rows, classes, thresholds, fa_target, fixed=None):
     clean_alarm = (float(np.mean([any(s >= t_at for s in r["fa_scores"]) for r in clean]))
                    if clean and np.isfinite(t_at) else None)
     fixed = 0.25 if fixed is None else float(fixed)
+    out_cc = class_operating_point(rows, classes, class_conf) if class_conf else None
     return {"scans": len(ok), "errors": len(rows) - len(ok), "items": int(len(item_scores)),
+            "class_conf": dict(class_conf) if class_conf else None, "at_class_conf": out_cc,
             "scans_without_items": len(clean),
             "recall_at_fa": r_at, "fa_per_scan": fa_at, "threshold": t_at,
             "fixed_threshold": fixed,
@@ -133,6 +163,12 @@ def main(argv=None) -> int:
     ap.add_argument("--threshold", type=float, default=None,
                     help="also report recall and false alarms at this fixed score (e.g. one chosen on "
                          "validation scans; default the card's conf)")
+    ap.add_argument("--class-conf", default="card",
+                    help="per-class thresholds to report at: 'card' (the card's extra.class_conf, if any), "
+                         "'none', or JSON {class: threshold}")
+    ap.add_argument("--choose-class-conf", action="store_true",
+                    help="calibration: pick per-class thresholds on these scans for the --fa budget "
+                         "(inspect_cv.container.evaluate.choose_class_thresholds) and report them")
     ap.add_argument("--limit", type=int, default=None, help="first N scans of each folder")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", default=None, help="OUT.md / OUT.json / OUT_froc.png")
@@ -145,13 +181,16 @@ def main(argv=None) -> int:
     classes = list(det.card.classes)
     thresholds = np.round(np.arange(a.conf, 1.0, 0.005), 4)
     fixed = a.threshold if a.threshold is not None else float(det.card.defaults.get("conf", 0.25))
+    cc = (dict((det.card.extra or {}).get("class_conf") or {}) if a.class_conf == "card" else
+          None if a.class_conf == "none" else json.loads(a.class_conf))
     summaries, all_rows = {}, []
     for folder in a.scans:
         rows = run_folder(det, Path(folder), classes, a.iou, a.conf, a.limit, progress)
         all_rows += rows
-        summaries[Path(folder).name] = summarise(rows, classes, thresholds, a.fa, fixed)
+        summaries[Path(folder).name] = summarise(rows, classes, thresholds, a.fa, fixed, cc)
     if len(a.scans) > 1:
-        summaries["all"] = summarise(all_rows, classes, thresholds, a.fa, fixed)
+        summaries["all"] = summarise(all_rows, classes, thresholds, a.fa, fixed, cc)
+    chosen = choose_class_conf(all_rows, classes, a.fa) if a.choose_class_conf else None
 
     cmd = "PYTHONPATH=. python " + " ".join(shlex.quote(x) for x in [sys.argv[0]] + (argv or sys.argv[1:]))
     lines = [f"# Container detector: concealed items, recall at <= {a.fa} false alarms per scan", "",
@@ -171,13 +210,25 @@ def main(argv=None) -> int:
         lines.append(f"| {name} | {s['scans']} | {s['items']} | {s['recall_at_fa']:.3f} | {s['fa_per_scan']:.3f} | "
                      f"{s['threshold']:.3f} | {s['recall_at_fixed']:.3f} | {s['fa_per_scan_at_fixed']:.3f} | "
                      f"{ca} | {pc} | {s['ms_per_scan_median']:.0f} |")
+    if cc:
+        lines += ["", f"At per-class thresholds {json.dumps(cc)} (fixed in advance: "
+                  f"{'the card' if a.class_conf == 'card' else '--class-conf'}):", "",
+                  "| set | recall | FA/scan | " + " | ".join(classes) + " |", "|---" * (3 + len(classes)) + "|"]
+        for name, s in summaries.items():
+            p = s["at_class_conf"]
+            lines.append(f"| {name} | {p['recall']:.3f} | {p['fa_per_scan']:.3f} | " + " | ".join(
+                "-" if p["per_class"][c] is None else f"{p['per_class'][c]:.3f}" for c in classes) + " |")
+    if chosen:
+        lines += ["", f"Per-class thresholds chosen on these scans for <= {a.fa} false alarms per scan "
+                  f"(calibration): `{json.dumps(chosen)}`"]
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:
         out = Path(a.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.with_suffix(".md").write_text(text)
-        out.with_suffix(".json").write_text(json.dumps({"command": cmd, "summaries": summaries}, indent=1))
+        out.with_suffix(".json").write_text(json.dumps({"command": cmd, "summaries": summaries,
+                                                        "chosen_class_conf": chosen}, indent=1))
         plot(summaries, a.fa, out.parent / (out.name + "_froc.png"))
     return 0
 

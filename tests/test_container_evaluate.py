@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspect_cv.container.evaluate import froc, recall_at_false_alarms, score_scan
+from inspect_cv.container.evaluate import (at_class_thresholds, choose_class_thresholds, froc,
+                                           recall_at_false_alarms, score_scan)
 from inspect_cv.errors import InputError
 
 ITEMS = np.array([[100, 100, 200, 150], [400, 50, 420, 70]], np.float32)
@@ -69,3 +70,38 @@ def test_exact_boxes_are_all_found_without_false_alarms(seed):
     labels = rng.integers(0, 4, n)
     item_score, fa = score_scan(boxes, np.full(n, 0.7), labels, boxes, labels)
     assert np.all(item_score == 0.7) and not fa.any()
+
+
+def test_class_thresholds_spend_the_budget_where_items_are():
+    """Pistols score low and cleanly, cars high with false alarms near their scores: one
+    threshold for both misses the pistols; per-class thresholds find all within budget."""
+    items = np.array([0.3, 0.32, 0.35, 0.9, 0.92])
+    labels = np.array([0, 0, 0, 1, 1])
+    fa = np.array([0.1, 0.12, 0.5, 0.55, 0.6])
+    fa_lab = np.array([0, 0, 1, 1, 1])
+    th = choose_class_thresholds(items, labels, fa, fa_lab, 2, n_scans=20, budget=0.05)   # 1 false alarm allowed
+    got = at_class_thresholds(items, labels, fa, fa_lab, th, 20)
+    assert got["recall"] == 1.0 and got["fa_per_scan"] <= 0.05
+    assert 0.125 < th[0] <= 0.3 and 0.6 < th[1] <= 0.9
+    t, r, f = froc(items, fa, 20)
+    assert recall_at_false_alarms(t, r, f, 0.05)[0] < 1.0               # a single threshold cannot
+    assert got["per_class"] == {0: 1.0, 1: 1.0}
+    with pytest.raises(InputError):
+        choose_class_thresholds(items, labels[:2], fa, fa_lab, 2, 20)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.integers(0, 2)), max_size=30),
+       st.lists(st.tuples(st.floats(0, 1), st.integers(0, 2)), max_size=30),
+       st.integers(1, 40), st.sampled_from([0.0, 0.05, 0.5]))
+def test_class_thresholds_keep_the_budget_and_beat_one_threshold(items, fas, n, budget):
+    i_s, i_l = np.array([a for a, _ in items]), np.array([b for _, b in items], int)
+    f_s, f_l = np.array([a for a, _ in fas]), np.array([b for _, b in fas], int)
+    grid = np.round(np.arange(0.05, 0.951, 0.05), 4)
+    th = choose_class_thresholds(i_s, i_l, f_s, f_l, 3, n, budget, grid)
+    got = at_class_thresholds(i_s, i_l, f_s, f_l, th, n)
+    single = [g for g in grid if (f_s >= g).sum() <= budget * n + 1e-9]
+    if single or (f_s >= grid[-1]).sum() <= budget * n + 1e-9:
+        assert got["fa_per_scan"] <= budget + 1e-9
+    if single and len(i_s):
+        assert got["recall"] >= (i_s >= min(single)).mean() - 1e-12

@@ -211,6 +211,12 @@ def test_run_detector_on_a_long_scan_skips_air(tmp_path):
     det.card.extra = dict(det.card.extra or {}, container_window={"mode": "detail"})   # a three-channel model
     found3 = run_detector(det, read_container_scan(hi, pixel_mm=PM, air=60000, dark=0), conf=0.5)
     assert len(found3) >= 1 and found3.boxes[:, 0].min() >= 496 and found3.meta["tiles"] == found.meta["tiles"]
+    # per-class thresholds of the card apply when no conf is given
+    name = det.classes[int(found.labels[0])]
+    det.card.extra["class_conf"] = {name: 1.01}
+    assert len(run_detector(det, read_container_scan(hi, pixel_mm=PM, air=60000, dark=0))) == 0
+    det.card.extra["class_conf"] = {name: 0.5}
+    assert len(run_detector(det, read_container_scan(hi, pixel_mm=PM, air=60000, dark=0))) == len(found3)
 
 
 @pytest.mark.parametrize("recipe, mode", [("config_cpu_v0.yaml", "grey"), ("config_cpu_v1.yaml", "detail")])

@@ -30,6 +30,14 @@ def test_filter_sort_index():
     s = d.sort()
     assert list(s.scores) == sorted(d.scores, reverse=True)
     assert len(d[np.array([True, False, True])]) == 2 and len(d[1]) == 1
+    # one threshold per class; classes not named get the lowest one
+    names = d.label_names
+    per = d.filter(conf={"knife": 0.25})
+    assert len(per) == int((d.scores >= 0.25).sum())
+    strict = d.filter(conf={"knife": 0.99, names[0] if names[0] != "knife" else "gun": 0.0})
+    assert "knife" not in strict.label_names
+    with pytest.raises(ValueError):
+        d.filter(conf={})
 
 
 def test_converters():

@@ -7,7 +7,11 @@ alarms per scan (an FROC curve), not box-level mAP.
 * a **false alarm** is a detection with score >= t that touches no true item (IoU < 0.1 with
   every item and less than half of it inside any item); a second box on an item, or a box of
   another class on it, is neither;
-* :func:`froc` sweeps t; :func:`recall_at_false_alarms` reads the curve at a false-alarm budget.
+* :func:`froc` sweeps t; :func:`recall_at_false_alarms` reads the curve at a false-alarm budget;
+* :func:`choose_class_thresholds` picks one threshold per class (an operating point chosen on
+  calibration scans, stored in the card's ``extra["class_conf"]``): the classes do not score
+  alike (a pistol in a carton scores lower than a car), so one threshold for all wastes the
+  false-alarm budget; :func:`at_class_thresholds` scores a set at such a point.
 
 Plain numpy over arrays, independent of the model (``benchmarks/container_detect.py`` and the
 container notebook use it).
@@ -84,4 +88,68 @@ def recall_at_false_alarms(thresholds, recall, fa_per_scan, budget: float = 0.05
     return float(recall[i]), float(fa_per_scan[i]), float(thresholds[i])
 
 
-__all__ = ["box_overlaps", "score_scan", "froc", "recall_at_false_alarms"]
+def _per_class_counts(item_scores, item_labels, fa_scores, fa_labels, n_classes: int, grid: np.ndarray):
+    """found[c, g] (items of class c with score >= grid[g]) and fa[c, g] (false alarms of class c)."""
+    i_s, i_l = np.asarray(item_scores, float).ravel(), np.asarray(item_labels, int).ravel()
+    f_s, f_l = np.asarray(fa_scores, float).ravel(), np.asarray(fa_labels, int).ravel()
+    if len(i_s) != len(i_l) or len(f_s) != len(f_l):
+        raise InputError("scores and labels must have the same length")
+    found = np.stack([(i_s[i_l == c][:, None] >= grid[None, :]).sum(0) for c in range(n_classes)])
+    fa = np.stack([(f_s[f_l == c][:, None] >= grid[None, :]).sum(0) for c in range(n_classes)])
+    return found, fa
+
+
+def choose_class_thresholds(item_scores, item_labels, fa_scores, fa_labels, n_classes: int, n_scans: int,
+                            budget: float = 0.05, grid=None) -> np.ndarray:
+    """One threshold per class maximising the items found while the false alarms per scan
+    (all classes together) stay within ``budget``; ties go to fewer false alarms, then to
+    higher thresholds.
+
+    ``item_scores``: the best score of a same-class detection on each item (0 when none),
+    ``item_labels`` their classes; ``fa_scores``/``fa_labels``: the false-alarm boxes. Searched
+    exhaustively over ``grid`` (default 0.05 to 0.95 by 0.025) for up to 5 classes, else one
+    class at a time. One threshold for all classes is a point of the search, so on the data
+    given the result never finds fewer items than the best single threshold of the grid.
+    """
+    grid = np.round(np.arange(0.05, 0.951, 0.025), 4) if grid is None else np.asarray(grid, float)
+    if n_scans < 1 or n_classes < 1 or not len(grid):
+        raise InputError("need at least one scan, one class and one grid threshold")
+    found, fa = _per_class_counts(item_scores, item_labels, fa_scores, fa_labels, n_classes, grid)
+    allowed = budget * n_scans + 1e-9
+    g = len(grid)
+    if n_classes <= 5:
+        idx = np.indices((g,) * n_classes).reshape(n_classes, -1)            # every combination
+        tot_found = sum(found[c][idx[c]] for c in range(n_classes))
+        tot_fa = sum(fa[c][idx[c]] for c in range(n_classes))
+        ok = tot_fa <= allowed
+        if not ok.any():
+            return np.full(n_classes, float(grid[-1]))
+        key = np.lexsort((-idx.sum(0), tot_fa, -tot_found))               # last key sorts first
+        best = key[ok[key]][0]
+        return grid[idx[:, best]].astype(float)
+    t = np.full(n_classes, g - 1)
+    while True:                                                              # greedy: cheapest find first
+        moves = [(c, k) for c in range(n_classes) for k in range(t[c]) if found[c, k] > found[c, t[c]]]
+        spent = sum(fa[c, t[c]] for c in range(n_classes))
+        cand = [(found[c, k] - found[c, t[c]], -(fa[c, k] - fa[c, t[c]]), k, c) for c, k in moves
+                if spent + fa[c, k] - fa[c, t[c]] <= allowed]
+        if not cand:
+            return grid[t].astype(float)
+        _, _, k, c = max(cand)
+        t[c] = k
+
+
+def at_class_thresholds(item_scores, item_labels, fa_scores, fa_labels, thresholds, n_scans: int) -> dict:
+    """Recall, false alarms per scan and per-class recall at per-class ``thresholds``."""
+    th = np.asarray(thresholds, float)
+    i_s, i_l = np.asarray(item_scores, float).ravel(), np.asarray(item_labels, int).ravel()
+    f_s, f_l = np.asarray(fa_scores, float).ravel(), np.asarray(fa_labels, int).ravel()
+    hit = (i_l >= 0) & (i_s >= th[np.clip(i_l, 0, None)]) if len(i_s) else np.zeros(0, bool)  # -1: unknown class
+    fa = f_s >= th[f_l] if len(f_s) else np.zeros(0, bool)
+    per_class = {int(c): (float(hit[i_l == c].mean()) if (i_l == c).any() else None) for c in range(len(th))}
+    return {"recall": float(hit.mean()) if len(hit) else float("nan"),
+            "fa_per_scan": float(fa.sum() / max(n_scans, 1)), "per_class": per_class}
+
+
+__all__ = ["box_overlaps", "score_scan", "froc", "recall_at_false_alarms", "choose_class_thresholds",
+           "at_class_thresholds"]

@@ -711,8 +711,14 @@ def air_windows(scan: ContainerScanInput, block: int = 8, air_fraction: float = 
 
 def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou=None):
     """Tiled detection over the windowed scan (tiles converted on the fly; windows of
-    pure air are not run)."""
-    win = dict((getattr(detector, "card", None) and detector.card.extra or {}).get("container_window", {}))
+    pure air are not run). Without ``conf``, a card with per-class thresholds
+    (``extra["class_conf"]``, chosen on calibration scans) is applied class by class."""
+    extra = (getattr(detector, "card", None) and detector.card.extra) or {}
+    win = dict(extra.get("container_window", {}))
+    class_conf = dict(extra.get("class_conf") or {}) if conf is None else None
+    if class_conf:
+        det = run_detector(detector, scan, tile, min(1.0, *(float(v) for v in class_conf.values())), iou)
+        return det.filter(class_conf)
     view = ScanView.for_window(scan, win)
     # a card that names its model pixel pitch gets tiles at that pitch whatever the scanner's
     scale = detector.tile_scale(scan.pixel_mm) if hasattr(detector, "tile_scale") else None

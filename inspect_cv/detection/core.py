@@ -8,7 +8,7 @@ dicts of dicts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -98,8 +98,20 @@ class Detections:
         b = self.boxes
         return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
 
-    def filter(self, conf: float = 0.0, classes: Iterable[str | int] | None = None) -> "Detections":
-        keep = self.scores >= conf
+    def filter(self, conf: "float | Mapping[str, float]" = 0.0,
+               classes: Iterable[str | int] | None = None) -> "Detections":
+        """Keep detections with score >= ``conf`` (and of ``classes``). ``conf`` may be a
+        mapping class name -> threshold (an operating point per class); classes it does not
+        name get its lowest threshold."""
+        if isinstance(conf, Mapping):
+            if not conf:
+                raise ValueError("per-class thresholds: empty mapping")
+            low = min(float(v) for v in conf.values())
+            per = np.array([float(conf.get(n, low)) for n in self.class_names] + [low], np.float64)
+            keep = self.scores >= per[np.where((self.labels >= 0) & (self.labels < len(self.class_names)),
+                                               self.labels, len(self.class_names))]
+        else:
+            keep = self.scores >= conf
         if classes is not None:
             wanted = {self.class_names.index(c) if isinstance(c, str) else int(c) for c in classes}
             keep &= np.isin(self.labels, list(wanted))
