@@ -172,6 +172,7 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N scans of each folder")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", default=None, help="OUT.md / OUT.json / OUT_froc.png")
+    ap.add_argument("--rows", default=None, help="also write every scan's item and false-alarm scores (JSON)")
     a = ap.parse_args(argv)
 
     import inspect_cv
@@ -191,6 +192,8 @@ def main(argv=None) -> int:
     if len(a.scans) > 1:
         summaries["all"] = summarise(all_rows, classes, thresholds, a.fa, fixed, cc)
     chosen = choose_class_conf(all_rows, classes, a.fa) if a.choose_class_conf else None
+    if a.rows:
+        Path(a.rows).write_text(json.dumps(all_rows))
 
     cmd = "PYTHONPATH=. python " + " ".join(shlex.quote(x) for x in [sys.argv[0]] + (argv or sys.argv[1:]))
     lines = [f"# Container detector: concealed items, recall at <= {a.fa} false alarms per scan", "",

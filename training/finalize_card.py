@@ -2,7 +2,7 @@
 its sidecars), so that the card reports metrics on data never trained on.
 
     python training/finalize_card.py MODEL.onnx --metrics NAME=DIR/metrics.json [...] \
-        [--training-data JSON] [--tiling JSON] [--conf C] [--version V] [--description TEXT]
+        [--training-data JSON] [--tiling JSON] [--extra JSON] [--conf C] [--version V] [--description TEXT]
 
 Each ``--metrics NAME=FILE`` adds ``metrics[NAME]`` with the summary of an
 ``inspect-cv evaluate --out DIR`` run (mAP, per-class AP, alarm rates) or of an
@@ -26,6 +26,8 @@ def main() -> None:
     ap.add_argument("--metrics", action="append", default=[], metavar="NAME=FILE")
     ap.add_argument("--training-data", default=None, help="JSON replacing the card's training_data")
     ap.add_argument("--tiling", default=None, help="JSON merged into the card's tiling hint")
+    ap.add_argument("--extra", default=None,
+                    help='JSON merged into the card\'s extra fields, e.g. \'{"class_conf": {"firearm": 0.15}}\'')
     ap.add_argument("--conf", type=float, default=None,
                     help="the card's default score threshold (e.g. one chosen on validation scans)")
     ap.add_argument("--version", default=None)
@@ -60,6 +62,8 @@ def main() -> None:
         card.defaults = {**(card.defaults or {}), "conf": float(args.conf)}
     if args.tiling:
         card.tiling = {**(card.tiling or {}), **json.loads(args.tiling)}
+    if args.extra:
+        card.extra = {**(card.extra or {}), **json.loads(args.extra)}
     if args.version:
         card.version = args.version
     if args.description:
