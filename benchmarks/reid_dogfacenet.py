@@ -1,7 +1,7 @@
 """DogFaceNet re-identification benchmark: trained embedder vs plain ImageNet features.
 
     python benchmarks/reid_dogfacenet.py --model runs/reid/dogface/dogface-reid.onnx \
-        [--data ../shared/data/reid/dogfacenet/test] [--backbone mobilenet_v2] [--out runs/reid/dogface/bench]
+        [--data ../shared/data/reid/dogfacenet/test] [--backbone mobilenet_v2] [--out runs/reid/dogface/bench] [--tta flip]
 
 Leave-one-out over every test image (rank-1/5, mAP, TAR at FAR 1% / 0.1%, EER) for
 (1) the trained ONNX model through the runtime ``Embedder`` and (2) the same backbone's ImageNet
@@ -47,6 +47,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("runs/reid/dogface/bench"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--tta", choices=["none", "flip"], default=None,
+                    help="test-time augmentation for both models (default: each card's own, none for the baseline)")
     args = ap.parse_args(argv)
 
     import inspect_cv
@@ -58,7 +60,10 @@ def main(argv=None) -> int:
     runs, lat = {}, {}
     model = inspect_cv.load(args.model, device="cpu")
     size = int(model.card.input_size[0])
-    runs[model.card.name] = evaluate_embeddings(embed_identity_set(model.embed, data), data.labels)
+    def embedder(m):
+        return m.embed if args.tta is None else (lambda imgs, **kw: m.embed(imgs, tta=args.tta, **kw))
+
+    runs[model.card.name] = evaluate_embeddings(embed_identity_set(embedder(model), data), data.labels)
     lat[model.card.name] = latency_ms(args.model, size, args.threads)
     if not args.no_baseline:
         from inspect_cv.train.reid.baseline import export_baseline
@@ -66,7 +71,7 @@ def main(argv=None) -> int:
         base_path = args.out / f"{args.backbone}-imagenet-{size}.onnx"
         export_baseline(base_path, args.backbone, size)
         base = inspect_cv.load(base_path, device="cpu")
-        runs[base.card.name] = evaluate_embeddings(embed_identity_set(base.embed, data), data.labels)
+        runs[base.card.name] = evaluate_embeddings(embed_identity_set(embedder(base), data), data.labels)
         lat[base.card.name] = latency_ms(base_path, size, args.threads)
     for name, m in runs.items():
         print(f"{name}: {m.summary()}  latency {lat[name]['median_ms']:.2f} ms (median, batch 1, "

@@ -138,6 +138,18 @@ def test_embedder(embed_model):
     assert e.shape == (3, 8) and e.dtype == np.float32
     assert np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
     assert np.allclose(emb.embed(imgs[1]), e[1:2], atol=1e-5)
+    # flip test-time augmentation: a mirror image gets the same embedding, a symmetric one
+    # gets its plain embedding; the card can ask for it; unknown names are refused
+    f = emb.embed(imgs, tta="flip")
+    assert f.shape == (3, 8) and np.allclose(np.linalg.norm(f, axis=1), 1, atol=1e-5)
+    assert np.allclose(emb.embed([im[:, ::-1] for im in imgs], tta="flip"), f, atol=1e-5)
+    assert not np.allclose(f, e, atol=1e-3)
+    sym = np.concatenate([imgs[0][:, :35], imgs[0][:, :35][:, ::-1]], axis=1)
+    assert np.allclose(emb.embed(sym, tta="flip"), emb.embed(sym), atol=1e-5)
+    emb.card.extra = {"tta": "flip"}
+    assert np.allclose(emb.embed(imgs), f, atol=1e-6)
+    with pytest.raises(inspect_cv.errors.InputError):
+        emb.embed(imgs, tta="rotate")
 
 
 def test_runtime_never_imports_torch(grid_model):

@@ -266,12 +266,25 @@ class Embedder(_OnnxModel):
             rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA if rgb.shape[0] > h else cv2.INTER_LINEAR)
         return rgb, None
 
-    def embed(self, images, batch_size: int = 32) -> np.ndarray:
+    TTA = ("none", "flip")
+
+    def embed(self, images, batch_size: int = 32, tta: str | None = None) -> np.ndarray:
+        """L2-normalised embeddings of ``images``. ``tta="flip"`` averages each image's
+        embedding with its mirror image's (for faces that are left-right alike; not for horse
+        markings); default: the card's ``extra["tta"]``, else none."""
+        tta = tta if tta is not None else str((self.card.extra or {}).get("tta", "none"))
+        if tta not in self.TTA:
+            raise InputError(f"unknown test-time augmentation {tta!r} (known: {', '.join(self.TTA)})")
         images = _as_list(images)
         outs = []
         for chunk in self._chunks(len(images), batch_size):
             x = self._tensor([self._prepare(images[i])[0] for i in chunk])
+            if tta == "flip":  # one run over the images and their mirror images
+                x = np.concatenate([x, x[..., ::-1]])
             (e,) = self.info.session.run([self.output_name], {self.input_name: x})
+            if tta == "flip":
+                e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+                e = e[:len(chunk)] + e[len(chunk):]
             outs.append(e.astype(np.float32))
         if not outs:
             return np.zeros((0, self.card.embedding_dim or 0), np.float32)
