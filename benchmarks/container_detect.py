@@ -84,7 +84,8 @@ def class_operating_point(rows, classes, class_conf) -> dict:
     from inspect_cv.container.evaluate import at_class_thresholds
 
     ok = [r for r in rows if "error" not in r]
-    th = [float(class_conf.get(c, 1.01)) for c in classes]
+    low = min(float(v) for v in class_conf.values())       # as Detections.filter: unnamed classes get the lowest
+    th = [float(class_conf.get(c, low)) for c in classes]
     r = at_class_thresholds(*_flat(ok, classes), th, len(ok))
     r["per_class"] = {classes[i]: v for i, v in r["per_class"].items()}
     return r

@@ -88,12 +88,17 @@ def recall_at_false_alarms(thresholds, recall, fa_per_scan, budget: float = 0.05
     return float(recall[i]), float(fa_per_scan[i]), float(thresholds[i])
 
 
-def _per_class_counts(item_scores, item_labels, fa_scores, fa_labels, n_classes: int, grid: np.ndarray):
-    """found[c, g] (items of class c with score >= grid[g]) and fa[c, g] (false alarms of class c)."""
+def _scored(item_scores, item_labels, fa_scores, fa_labels):
     i_s, i_l = np.asarray(item_scores, float).ravel(), np.asarray(item_labels, int).ravel()
     f_s, f_l = np.asarray(fa_scores, float).ravel(), np.asarray(fa_labels, int).ravel()
     if len(i_s) != len(i_l) or len(f_s) != len(f_l):
         raise InputError("scores and labels must have the same length")
+    return i_s, i_l, f_s, f_l
+
+
+def _per_class_counts(item_scores, item_labels, fa_scores, fa_labels, n_classes: int, grid: np.ndarray):
+    """found[c, g] (items of class c with score >= grid[g]) and fa[c, g] (false alarms of class c)."""
+    i_s, i_l, f_s, f_l = _scored(item_scores, item_labels, fa_scores, fa_labels)
     found = np.stack([(i_s[i_l == c][:, None] >= grid[None, :]).sum(0) for c in range(n_classes)])
     fa = np.stack([(f_s[f_l == c][:, None] >= grid[None, :]).sum(0) for c in range(n_classes)])
     return found, fa
@@ -107,43 +112,30 @@ def choose_class_thresholds(item_scores, item_labels, fa_scores, fa_labels, n_cl
 
     ``item_scores``: the best score of a same-class detection on each item (0 when none),
     ``item_labels`` their classes; ``fa_scores``/``fa_labels``: the false-alarm boxes. Searched
-    exhaustively over ``grid`` (default 0.05 to 0.95 by 0.025) for up to 5 classes, else one
-    class at a time. One threshold for all classes is a point of the search, so on the data
-    given the result never finds fewer items than the best single threshold of the grid.
+    exhaustively over ``grid`` (default 0.05 to 0.95 by 0.025), so at most 5 classes. One
+    threshold for all classes is a point of the search, so on the data given the result never
+    finds fewer items than the best single threshold of the grid.
     """
     grid = np.round(np.arange(0.05, 0.951, 0.025), 4) if grid is None else np.asarray(grid, float)
-    if n_scans < 1 or n_classes < 1 or not len(grid):
-        raise InputError("need at least one scan, one class and one grid threshold")
+    if n_scans < 1 or not 1 <= n_classes <= 5 or not len(grid):
+        raise InputError("need at least one scan, 1 to 5 classes and one grid threshold")
     found, fa = _per_class_counts(item_scores, item_labels, fa_scores, fa_labels, n_classes, grid)
     allowed = budget * n_scans + 1e-9
     g = len(grid)
-    if n_classes <= 5:
-        idx = np.indices((g,) * n_classes).reshape(n_classes, -1)            # every combination
-        tot_found = sum(found[c][idx[c]] for c in range(n_classes))
-        tot_fa = sum(fa[c][idx[c]] for c in range(n_classes))
-        ok = tot_fa <= allowed
-        if not ok.any():
-            return np.full(n_classes, float(grid[-1]))
-        key = np.lexsort((-idx.sum(0), tot_fa, -tot_found))               # last key sorts first
-        best = key[ok[key]][0]
-        return grid[idx[:, best]].astype(float)
-    t = np.full(n_classes, g - 1)
-    while True:                                                              # greedy: cheapest find first
-        moves = [(c, k) for c in range(n_classes) for k in range(t[c]) if found[c, k] > found[c, t[c]]]
-        spent = sum(fa[c, t[c]] for c in range(n_classes))
-        cand = [(found[c, k] - found[c, t[c]], -(fa[c, k] - fa[c, t[c]]), k, c) for c, k in moves
-                if spent + fa[c, k] - fa[c, t[c]] <= allowed]
-        if not cand:
-            return grid[t].astype(float)
-        _, _, k, c = max(cand)
-        t[c] = k
+    idx = np.indices((g,) * n_classes).reshape(n_classes, -1)                # every combination
+    tot_found = sum(found[c][idx[c]] for c in range(n_classes))
+    tot_fa = sum(fa[c][idx[c]] for c in range(n_classes))
+    ok = tot_fa <= allowed
+    if not ok.any():
+        return np.full(n_classes, float(grid[-1]))
+    key = np.lexsort((-idx.sum(0), tot_fa, -tot_found))                   # last key sorts first
+    return grid[idx[:, key[ok[key]][0]]].astype(float)
 
 
 def at_class_thresholds(item_scores, item_labels, fa_scores, fa_labels, thresholds, n_scans: int) -> dict:
     """Recall, false alarms per scan and per-class recall at per-class ``thresholds``."""
     th = np.asarray(thresholds, float)
-    i_s, i_l = np.asarray(item_scores, float).ravel(), np.asarray(item_labels, int).ravel()
-    f_s, f_l = np.asarray(fa_scores, float).ravel(), np.asarray(fa_labels, int).ravel()
+    i_s, i_l, f_s, f_l = _scored(item_scores, item_labels, fa_scores, fa_labels)
     hit = (i_l >= 0) & (i_s >= th[np.clip(i_l, 0, None)]) if len(i_s) else np.zeros(0, bool)  # -1: unknown class
     fa = f_s >= th[f_l] if len(f_s) else np.zeros(0, bool)
     per_class = {int(c): (float(hit[i_l == c].mean()) if (i_l == c).any() else None) for c in range(len(th))}
