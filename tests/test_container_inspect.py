@@ -96,6 +96,12 @@ def test_declaration_reasons():
     assert "declared_loaded_but_empty" in kinds(d)
     with pytest.raises(InputError):
         check_declaration({"declared": "bananas"}, result(True, 0.0), CLF)
+    # a known cargo kind the category classifier was not fitted on: mass still checked,
+    # no category verdict either way
+    d = check_declaration({"declared": "furniture", "declared_mass_kg": 10000}, result(False, 10100, feats=GRAIN), CLF)
+    assert d["consistent"] and d["observed_category"] == "grain"
+    d = check_declaration({"declared": "scrap_metal", "declared_mass_kg": 3000}, result(False, 10100, feats=GRAIN), CLF)
+    assert kinds(d) == {"mass_mismatch"}
     # the detector's alarm-raising boxes are undeclared items, even in an honest manifest
     items = [{"label": "firearm", "score": 0.81, "box": [1, 2, 30, 20]},
              {"label": "firearm", "score": 0.6, "box": [40, 2, 70, 20]},

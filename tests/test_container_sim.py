@@ -12,7 +12,8 @@ from inspect_cv.container import physics as cphys
 from inspect_cv.container import synth
 from inspect_cv.container.geometry import (Grid, Profile, box, cyl_x, cyl_y, disc,
                                            prims_box_px, rasterize, uniform_grid)
-from inspect_cv.container.sim import (CARGO_CATEGORIES, CLASSES, CONCEALMENTS, sample_scene)
+from inspect_cv.container.sim import (CARGO_CATEGORIES, CLASSES, CONCEALMENTS, EXTRA_CARGO,
+                                      sample_scene)
 from inspect_cv.errors import InputError
 from inspect_cv.xray import materials
 
@@ -230,7 +231,7 @@ def test_empty_scene_has_no_cargo(length, truck):
     assert (length == 20) == (scene.tare_kg < 3000)
 
 
-@pytest.mark.parametrize("cargo", CARGO_CATEGORIES[1:])
+@pytest.mark.parametrize("cargo", CARGO_CATEGORIES[1:] + EXTRA_CARGO)
 def test_cargo_mass_equals_integrated_mass_thickness(cargo):
     prof = cphys.get_profile(None)
     rng = np.random.default_rng(7)
@@ -241,6 +242,19 @@ def test_cargo_mass_equals_integrated_mass_thickness(cargo):
     assert synth.integrated_mass_kg(maps, grid) == pytest.approx(scene.cargo_mass_kg,
                                                                  rel=2e-3)
     assert 30 < scene.cargo_mass_kg < 28000    # within a 20 ft payload
+
+
+@pytest.mark.parametrize("cargo", EXTRA_CARGO)
+def test_extra_cargo_is_drawn_only_by_name(cargo):
+    # held-out test cargo: never in a default draw, built when named, with a real load
+    rng = np.random.default_rng(3)
+    drawn = {sample_scene(rng, 20, concealment=None, with_truck=False).cargo for _ in range(40)}
+    assert not drawn & set(EXTRA_CARGO)
+    masses = [sample_scene(np.random.default_rng(s), 40, cargo=cargo, fill=1.0).cargo_mass_kg
+              for s in range(4)]
+    assert min(masses) > 1000 and max(masses) < 28000, masses
+    opts = synth.SynthOptions(cargo=(cargo,)).check()
+    assert opts.cargo == (cargo,)
 
 
 def test_vehicle_mass_and_single_item():

@@ -40,7 +40,8 @@ def register(synth_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--cargo", default=None,
                    help="comma-separated cargo categories of loaded containers (default all: "
                         "cartons,textiles,machinery,grain,tyres,timber,cigarettes); a subset holds "
-                        "a cargo mix out of a training set")
+                        "a cargo mix out of a training set; furniture, scrap_metal and "
+                        "bottled_drinks are drawn only when named here (held-out test cargo)")
     p.set_defaults(func=run)
     return p
 
