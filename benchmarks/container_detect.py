@@ -130,6 +130,23 @@ def summarise(rows, classes, thresholds, fa_target, fixed=None, class_conf=None)
             "froc": {"threshold": thresholds.tolist(), "recall": rec.tolist(), "fa_per_scan": fps.tolist()}}
 
 
+def by_cargo(rows, threshold: float) -> dict:
+    """Per cargo kind at one threshold: scans, items found / items, false alarms per scan."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        if "error" in r:
+            continue
+        c = out.setdefault(str(r.get("cargo") or "?"), {"scans": 0, "items": 0, "found": 0, "false_alarms": 0})
+        c["scans"] += 1
+        c["items"] += len(r["items"])
+        c["found"] += sum(it["score"] >= threshold for it in r["items"])
+        c["false_alarms"] += sum(s >= threshold for s in r["fa_scores"])
+    for c in out.values():
+        c["fa_per_scan"] = c["false_alarms"] / c["scans"]
+        c["recall"] = c["found"] / c["items"] if c["items"] else None
+    return dict(sorted(out.items()))
+
+
 def plot(summaries: dict, fa_target: float, path: Path) -> None:
     import matplotlib
 
@@ -222,6 +239,11 @@ def main(argv=None) -> int:
             p = s["at_class_conf"]
             lines.append(f"| {name} | {p['recall']:.3f} | {p['fa_per_scan']:.3f} | " + " | ".join(
                 "-" if p["per_class"][c] is None else f"{p['per_class'][c]:.3f}" for c in classes) + " |")
+    cargo = by_cargo(all_rows, fixed)
+    lines += ["", f"By cargo kind (all sets) at the fixed threshold {fixed:g}:", "",
+              "| cargo | scans | items found | FA/scan |", "|---|---|---|---|"]
+    for k, c in cargo.items():
+        lines.append(f"| {k} | {c['scans']} | {c['found']}/{c['items']} | {c['fa_per_scan']:.3f} |")
     if chosen:
         lines += ["", f"Per-class thresholds chosen on these scans for <= {a.fa} false alarms per scan "
                   f"(calibration): `{json.dumps(chosen)}`"]
@@ -232,7 +254,8 @@ def main(argv=None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.with_suffix(".md").write_text(text)
         out.with_suffix(".json").write_text(json.dumps({"command": cmd, "summaries": summaries,
-                                                        "chosen_class_conf": chosen}, indent=1))
+                                                        "chosen_class_conf": chosen,
+                                                        "by_cargo_at_fixed": cargo}, indent=1))
         plot(summaries, a.fa, out.parent / (out.name + "_froc.png"))
     return 0
 

@@ -105,3 +105,21 @@ def test_class_thresholds_keep_the_budget_and_beat_one_threshold(items, fas, n, 
         assert got["fa_per_scan"] <= budget + 1e-9
     if single and len(i_s):
         assert got["recall"] >= (i_s >= min(single)).mean() - 1e-12
+
+
+def test_benchmark_by_cargo_counts_at_threshold():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "container_detect.py"
+    spec = importlib.util.spec_from_file_location("container_detect_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rows = [{"cargo": "timber", "items": [{"label": "firearm", "score": 0.9}], "fa_scores": [0.6, 0.2]},
+            {"cargo": "timber", "items": [], "fa_scores": [0.7]},
+            {"cargo": "grain", "items": [{"label": "firearm", "score": 0.3}], "fa_scores": []},
+            {"file": "bad.tif", "error": "unreadable"}]
+    got = mod.by_cargo(rows, 0.5)
+    assert list(got) == ["grain", "timber"]
+    assert got["timber"] == {"scans": 2, "items": 1, "found": 1, "false_alarms": 2, "fa_per_scan": 1.0, "recall": 1.0}
+    assert got["grain"]["found"] == 0 and got["grain"]["fa_per_scan"] == 0.0 and got["grain"]["recall"] == 0.0
