@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import shlex
 import shutil
 import subprocess
@@ -195,10 +197,8 @@ def main(argv=None) -> int:
         drop = (scores[first]["map50"] - min(unseen)) if unseen and scores[first]["map50"] is not None else None
         res["arms"][arm] = {"profile": profile, "overrides": spec["overrides"], "scores": scores,
                             "drop_map50": drop}
-    import platform
-
     res["wall_s"] = time.time() - t0
-    res["machine"] = f"{platform.machine()}, {__import__('os').cpu_count()} CPUs"
+    res["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs"
     out = Path(args.results)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(res, indent=1))

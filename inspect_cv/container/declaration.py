@@ -24,7 +24,7 @@ import numpy as np
 
 from inspect_cv.errors import InputError
 
-from .sim import CARGO_CATEGORIES, EXTRA_CARGO
+from .sim import KNOWN_CARGO
 
 FEATURES = ("fill_length", "fill_height", "mean_mt", "metal", "texture", "dark_frac", "grad")
 MASS_K_SIGMA = 3.0
@@ -61,9 +61,8 @@ def validate_manifest(manifest: Mapping, name: str | None = None) -> dict:
     if not isinstance(manifest, Mapping):
         raise InputError("a manifest must be a JSON object", name)
     declared = manifest.get("declared")
-    if declared not in CARGO_CATEGORIES + EXTRA_CARGO:
-        raise InputError(f"manifest 'declared' must be one of "
-                         f"{', '.join(CARGO_CATEGORIES + EXTRA_CARGO)}, "
+    if declared not in KNOWN_CARGO:
+        raise InputError(f"manifest 'declared' must be one of {', '.join(KNOWN_CARGO)}, "
                          f"got {declared!r}", name)
     mass = manifest.get("declared_mass_kg")
     if mass is not None and (isinstance(mass, bool) or not isinstance(mass, (int, float))

@@ -30,6 +30,8 @@ EXTRA_CARGO = ("furniture", "scrap_metal", "bottled_drinks")
 """Cargo kinds drawn only when asked for by name (``sample_scene(cargo=...)``, ``synth
 container --cargo``), never by default: test sets of cargo that no shipped model was trained
 on. The declaration check's category classifier does not know them."""
+KNOWN_CARGO = CARGO_CATEGORIES + EXTRA_CARGO
+"""Every cargo kind the simulator builds ("empty" first)."""
 CONCEALMENTS = ("drugs", "firearms", "vehicle", "cigarettes", "false_wall", "false_floor")
 CLASSES = ("contraband_package", "firearm", "vehicle", "cigarettes")
 LENGTHS_FT = (20, 40)
@@ -948,9 +950,8 @@ def sample_scene(rng: np.random.Generator, length_ft: int = 20, cargo: str | Non
     """
     if length_ft not in LENGTHS_FT:
         raise InputError(f"container length must be 20 or 40 ft, got {length_ft!r}")
-    if cargo is not None and cargo not in CARGO_CATEGORIES + EXTRA_CARGO:
-        raise InputError(f"unknown cargo '{cargo}' "
-                         f"(known: {', '.join(CARGO_CATEGORIES + EXTRA_CARGO)})")
+    if cargo is not None and cargo not in KNOWN_CARGO:
+        raise InputError(f"unknown cargo '{cargo}' (known: {', '.join(KNOWN_CARGO)})")
     if concealment is not None and concealment not in CONCEALMENTS:
         raise InputError(f"unknown concealment '{concealment}' "
                          f"(known: {', '.join(CONCEALMENTS)})")
@@ -1042,5 +1043,6 @@ def sample_scene(rng: np.random.Generator, length_ft: int = 20, cargo: str | Non
 
 
 __all__ = ["ContainerScene", "ConcealedItem", "sample_scene", "CARGO_CATEGORIES", "EXTRA_CARGO",
+           "KNOWN_CARGO",
            "CONCEALMENTS", "CLASSES", "build_container", "build_tractor", "build_chassis",
            "ALIASES", "Hold"]

@@ -20,7 +20,7 @@ from inspect_cv.errors import InputError
 
 from . import physics as cphys
 from .geometry import Grid, prims_box_px, rasterize
-from .sim import ALIASES, CARGO_CATEGORIES, CLASSES, EXTRA_CARGO, CONCEALMENTS, ContainerScene, sample_scene
+from .sim import ALIASES, CARGO_CATEGORIES, CLASSES, CONCEALMENTS, KNOWN_CARGO, ContainerScene, sample_scene
 
 
 @dataclass(eq=False)
@@ -353,7 +353,7 @@ class SynthOptions:
             if not (isinstance(v, (int, float)) and 0 <= v <= 1):
                 raise InputError(f"{name.replace('_', '-')} must be in [0, 1], got {v!r}")
         cphys.get_profile(self.profile)
-        known = CARGO_CATEGORIES[1:] + EXTRA_CARGO
+        known = KNOWN_CARGO[1:]
         bad = [c for c in self.cargo if c not in known]
         if not self.cargo or bad or isinstance(self.cargo, str):
             raise InputError(f"cargo must be a non-empty list of {', '.join(known)}; "
