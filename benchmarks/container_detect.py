@@ -34,9 +34,10 @@ from pathlib import Path
 import numpy as np
 
 
-def run_folder(det, folder: Path, classes: list[str], iou_thr: float, conf: float, limit: int | None, progress):
+def run_folder(det, folder: Path, classes: list[str], iou_thr: float, conf: float, limit: int | None, progress,
+               body_filter: bool = True):
     from inspect_cv.container.evaluate import score_scan
-    from inspect_cv.container.inspect import read_container_scan, run_detector
+    from inspect_cv.container.inspect import find_body, inside_body, read_container_scan, run_detector
     from inspect_cv.errors import InspectCVError
 
     coco = json.loads((folder / "annotations.json").read_text())
@@ -53,6 +54,11 @@ def run_folder(det, folder: Path, classes: list[str], iou_thr: float, conf: floa
         try:
             scan = read_container_scan(path, pixel_mm=im.get("pixel_mm"))
             d = run_detector(det, scan, conf=conf)
+            # as inspect-cv scan-container: boxes centred outside the container body are dropped
+            scores_outside = np.zeros(0, np.float32)
+            if body_filter:
+                inside = inside_body(d.boxes, find_body(scan))
+                scores_outside, d = d.scores[~inside], d[inside]
         except InspectCVError as e:
             rows.append({"file": im["file_name"], "error": str(e)})
             continue
@@ -67,8 +73,10 @@ def run_folder(det, folder: Path, classes: list[str], iou_thr: float, conf: floa
                      "items": [{"label": classes[l] if l >= 0 else "?", "score": float(s)}
                                for l, s in zip(gl, item_score)],
                      "fa_scores": [float(s) for s in d.scores[fa]],
-                     "fa_labels": [classes[i] if i >= 0 else "?" for i in dl[fa]], "ms": round(ms, 1)})
+                     "fa_labels": [classes[i] if i >= 0 else "?" for i in dl[fa]], "ms": round(ms, 1),
+                     "outside_scores": [float(s) for s in scores_outside]})
     return rows
+
 
 
 def _flat(ok, classes):
@@ -190,6 +198,8 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N scans of each folder")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", default=None, help="OUT.md / OUT.json / OUT_froc.png")
+    ap.add_argument("--no-body-filter", action="store_true",
+                    help="keep boxes centred outside the located container body (scan-container drops them)")
     ap.add_argument("--rows", default=None, help="also write every scan's item and false-alarm scores (JSON)")
     a = ap.parse_args(argv)
 
@@ -204,7 +214,7 @@ def main(argv=None) -> int:
           None if a.class_conf == "none" else json.loads(a.class_conf))
     summaries, all_rows = {}, []
     for folder in a.scans:
-        rows = run_folder(det, Path(folder), classes, a.iou, a.conf, a.limit, progress)
+        rows = run_folder(det, Path(folder), classes, a.iou, a.conf, a.limit, progress, not a.no_body_filter)
         all_rows += rows
         summaries[Path(folder).name] = summarise(rows, classes, thresholds, a.fa, fixed, cc)
     if len(a.scans) > 1:
@@ -239,6 +249,11 @@ def main(argv=None) -> int:
             p = s["at_class_conf"]
             lines.append(f"| {name} | {p['recall']:.3f} | {p['fa_per_scan']:.3f} | " + " | ".join(
                 "-" if p["per_class"][c] is None else f"{p['per_class'][c]:.3f}" for c in classes) + " |")
+    n_out = sum(sum(s >= fixed for s in r.get("outside_scores", ())) for r in all_rows)
+    lines += ["", ("Boxes centred outside the located container body (tractor, chassis) were kept "
+                   "(`--no-body-filter`)." if a.no_body_filter else
+                   f"Boxes centred outside the located container body are dropped, as `inspect-cv scan-container` "
+                   f"does: {n_out} such boxes scored >= {fixed:g} on these {len(all_rows)} scans.")]
     cargo = by_cargo(all_rows, fixed)
     lines += ["", f"By cargo kind (all sets) at the fixed threshold {fixed:g}:", "",
               "| cargo | scans | items found | FA/scan |", "|---|---|---|---|"]
@@ -255,7 +270,9 @@ def main(argv=None) -> int:
         out.with_suffix(".md").write_text(text)
         out.with_suffix(".json").write_text(json.dumps({"command": cmd, "summaries": summaries,
                                                         "chosen_class_conf": chosen,
-                                                        "by_cargo_at_fixed": cargo}, indent=1))
+                                                        "by_cargo_at_fixed": cargo,
+                                                        "body_filter": not a.no_body_filter,
+                                                        "outside_boxes_at_fixed": int(n_out)}, indent=1))
         plot(summaries, a.fa, out.parent / (out.name + "_froc.png"))
     return 0
 

@@ -219,3 +219,46 @@ def test_cli_requires_model_and_runs_with_grid_model(dataset, tmp_path, capsys):
     rec = json.loads(capsys.readouterr().out.splitlines()[0])
     assert isinstance(rec["detections"], list) and rec["detector"] == "grid-test"
     assert rec["low_image"].endswith("_low.tif") and rec["declaration"] is None
+
+
+class _FixedBoxes:
+    """A stand-in detector that returns the same boxes for any scan (no tiling)."""
+
+    def __init__(self, boxes):
+        self.boxes = np.asarray(boxes, np.float32)
+
+    def tiler(self, tile, shape):
+        return None
+
+    def predict_tiles(self, images, conf=None, iou=None):
+        from inspect_cv.detection.core import Detections
+
+        n = len(self.boxes)
+        return [Detections(self.boxes, np.full(n, 0.9), np.zeros(n), ("vehicle",))]
+
+
+def test_boxes_outside_the_container_body_are_dropped():
+    """A box on the tractor cab is not cargo: inspect_container keeps only boxes centred
+    inside the located body; run_detector without a body keeps both."""
+    from inspect_cv.container.inspect import find_body, inside_body, within_body
+
+    s, inp = scan_of(3, truck=True)
+    body = find_body(inp)
+    assert body == analyse_interior(inp)[0]
+    x0, y0, x1, y1 = body.box
+    h, w = inp.shape
+    # the tractor is on one side of the container: a box centred in the free span there
+    cab = [max(0, x0 - 120), y0 + 20, max(8, x0 - 20), y1 - 20] if x0 > 150 else \
+        [x1 + 20, y0 + 20, min(w, x1 + 120), y1 - 20]
+    inner = [(x0 + x1) / 2 - 40, (y0 + y1) / 2 - 30, (x0 + x1) / 2 + 40, (y0 + y1) / 2 + 30]
+    fake = _FixedBoxes([cab, inner])
+    assert len(run_detector(fake, inp)) == 2
+    kept = run_detector(fake, inp, body=body)
+    assert len(kept) == 1 and np.allclose(kept.boxes[0], inner)
+    ins = inspect_container(inp, detector=fake)
+    assert len(ins.detections) == 1 and ins.alarm
+    assert ins.to_record()["detections"][0]["box"] == pytest.approx(inner, abs=0.01)
+    # only the centre counts: a box overlapping the front wall but centred inside stays
+    straddle = [x0 - 30, y0 + 10, x0 + 50, y0 + 60]
+    assert inside_body(np.array([straddle, cab]), body).tolist() == [True, False]
+    assert len(within_body(run_detector(_FixedBoxes(np.zeros((0, 4))), inp), body)) == 0

@@ -155,6 +155,21 @@ def test_baggage_recipe_and_source():
         resolve_sampler("inspect_cv.train.sources:nope")
 
 
+@pytest.mark.parametrize("recipe", sorted(p.name for p in (Path(__file__).resolve().parents[1] / "training" / "baggage").glob("config*.yaml")))
+def test_every_baggage_recipe_loads(recipe):
+    """Each shipped recipe is a valid config; a fine-tuning one starts from a shipped checkpoint
+    with the same model and classes."""
+    root = Path(__file__).resolve().parents[1]
+    cfg = load_config(root / "training" / "baggage" / recipe)
+    assert len(cfg["data"]["classes"]) == 8 and cfg["train"]["epochs"] > 0
+    init = cfg["model"].get("init")
+    if init:
+        import torch
+        ck = torch.load(root / init, map_location="cpu", weights_only=False)
+        assert ck.get("model_name") in (None, cfg["model"]["name"])
+        assert list(ck["classes"]) == cfg["data"]["classes"]
+
+
 def _greedy_nms_numpy(boxes, scores, conf, iou, max_per_class):
     """Plain reference: per image and class, greedy by descending score."""
     out = []

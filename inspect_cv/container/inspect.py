@@ -709,16 +709,42 @@ def air_windows(scan: ContainerScanInput, block: int = 8, air_fraction: float = 
     return skip
 
 
-def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou=None):
+def find_body(scan: ContainerScanInput) -> ContainerBody:
+    """The container body of a scan (:func:`locate_container` on the binned
+    attenuation map); raises :class:`InputError` when there is none."""
+    f = max(1, int(round(BIN_MM / scan.pixel_mm)))
+    a = attenuation(scan.high, scan.air_high, scan.dark, f)
+    return locate_container(a, scan.pixel_mm / 10.0 * f, f, scan.path)
+
+
+def inside_body(boxes: np.ndarray, body: ContainerBody) -> np.ndarray:
+    """Boolean mask of the ``(N, 4)`` xyxy boxes whose centre lies inside the body."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    x0, y0, x1, y1 = body.box
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    return (cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)
+
+
+def within_body(det, body: ContainerBody):
+    """The detections whose box centre lies inside the container body: a box on the
+    tractor, the chassis or the scanner's frame is not cargo."""
+    return det[inside_body(det.boxes, body)]
+
+
+def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou=None,
+                 body: ContainerBody | None = None):
     """Tiled detection over the windowed scan (tiles converted on the fly; windows of
     pure air are not run). Without ``conf``, a card with per-class thresholds
-    (``extra["class_conf"]``, chosen on calibration scans) is applied class by class."""
+    (``extra["class_conf"]``, chosen on calibration scans) is applied class by class.
+    With ``body``, only boxes centred inside the container are kept (:func:`within_body`)."""
     extra = (getattr(detector, "card", None) and detector.card.extra) or {}
     win = dict(extra.get("container_window", {}))
     class_conf = dict(extra.get("class_conf") or {}) if conf is None else None
     if class_conf:
-        det = run_detector(detector, scan, tile, min(1.0, *(float(v) for v in class_conf.values())), iou)
+        det = run_detector(detector, scan, tile, min(1.0, *(float(v) for v in class_conf.values())), iou, body)
         return det.filter(class_conf)
+    if body is not None:
+        return within_body(run_detector(detector, scan, tile, conf, iou), body)
     view = ScanView.for_window(scan, win)
     # a card that names its model pixel pitch gets tiles at that pitch whatever the scanner's
     scale = detector.tile_scale(scan.pixel_mm) if hasattr(detector, "tile_scale") else None
@@ -744,7 +770,7 @@ def inspect_container(scan: ContainerScanInput, detector=None, manifest: dict | 
     timings = {"physics": (t1 - t0) * 1000}
     det, name, alarm = None, "none", None
     if detector is not None:
-        det = run_detector(detector, scan, tile, conf, iou)
+        det = run_detector(detector, scan, tile, conf, iou, body)
         name = getattr(getattr(detector, "card", None), "name", type(detector).__name__)
         alarm = bool(detector.alarm(det)) if hasattr(detector, "alarm") else len(det) > 0
         timings["detector"] = (time.perf_counter() - t1) * 1000
@@ -762,4 +788,5 @@ def inspect_container(scan: ContainerScanInput, detector=None, manifest: dict | 
     return ContainerInspection(scan, body, analysis, det, name, decl, timings, alarm)
 
 
-__all__ += ["ScanView", "ContainerInspection", "inspect_container", "run_detector", "air_windows"]
+__all__ += ["ScanView", "ContainerInspection", "inspect_container", "run_detector", "air_windows",
+            "find_body", "inside_body", "within_body"]
