@@ -262,3 +262,23 @@ def test_boxes_outside_the_container_body_are_dropped():
     straddle = [x0 - 30, y0 + 10, x0 + 50, y0 + 60]
     assert inside_body(np.array([straddle, cab]), body).tolist() == [True, False]
     assert len(within_body(run_detector(_FixedBoxes(np.zeros((0, 4))), inp), body)) == 0
+
+
+def test_benchmark_counts_boxes_outside_the_body_apart(dataset):
+    """benchmarks/container_detect.py scores what scan-container reports: a box at the scan's
+    left edge (outside the container) is a false alarm only with --no-body-filter."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "container_detect.py"
+    spec = importlib.util.spec_from_file_location("container_detect_bench_body", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    fake = _FixedBoxes([[0, 0, 10, 10]])
+    classes = ["contraband_package", "firearm", "vehicle", "cigarettes"]
+    rows = mod.run_folder(fake, dataset, classes, 0.3, 0.0, None, lambda it, desc=None: it)
+    rows_all = mod.run_folder(fake, dataset, classes, 0.3, 0.0, None, lambda it, desc=None: it, body_filter=False)
+    assert len(rows) == len(rows_all) == 2 and not any("error" in r for r in rows)
+    for r, ra in zip(rows, rows_all):
+        assert r["outside_scores"] == pytest.approx([0.9]) and r["fa_scores"] == []
+        assert ra["outside_scores"] == [] and ra["fa_scores"] == pytest.approx([0.9])
