@@ -1,6 +1,7 @@
 """Pieces shared by the training loops: checkpoints, distributed set-up, schedules."""
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -59,6 +60,16 @@ def save_checkpoint(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def end_epoch(run_dir: Path, ck: dict, row: dict, improved: bool, log: Callable | None = None) -> None:
+    """Write an epoch's checkpoint to ``last.pt`` (and ``best.pt`` when it improved), append its
+    metrics row to ``metrics.jsonl`` and hand one summary line to ``log``."""
+    save_checkpoint(ck, run_dir / "last.pt")
+    if improved:
+        save_checkpoint(ck, run_dir / "best.pt")
+    with open(run_dir / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+    if log is not None:
+        log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
 
 
 def restore(path: Path, model, optimizer, scheduler, ema=None, **modules) -> tuple[int, float, int, list]:

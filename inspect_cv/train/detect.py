@@ -11,7 +11,6 @@ shards the data with a ``DistributedSampler`` and lets rank 0 alone write files.
 """
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sequ
 from inspect_cv.errors import ConfigError
 from inspect_cv.formats.core import DetectionDataset
 
-from .common import load_checkpoint, lr_lambda, run_distributed, restore, save_checkpoint, select_device  # noqa: F401
+from .common import end_epoch, load_checkpoint, lr_lambda, run_distributed, restore, save_checkpoint, select_device  # noqa: F401
 from .config import save_config
 from .criterion import DetectionCriterion
 from .data import DetectionTorchDataset, MixedDataset, build_augment, collate, resolve_sampler
@@ -237,13 +236,7 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult
                   "epoch": epoch, "best_metric": best_metric, "best_epoch": best_epoch,
                   "config": cfg, "classes": classes, "model_name": mcfg["name"], "input_size": size,
                   "history": history}
-            save_checkpoint(ck, last)
-            if improved:
-                save_checkpoint(ck, best)
-            with open(run_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-            if log is not None:
-                log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+            end_epoch(run_dir, ck, row, improved, log)
         if world > 1:
             dist.barrier()
     return TrainResult(run_dir, best, last, history)

@@ -10,7 +10,6 @@ with the numpy metrics of :mod:`inspect_cv.evaluation.reid`.
 """
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from torch.utils.data import DataLoader
 from inspect_cv.errors import ConfigError
 from inspect_cv.evaluation.reid import IdentitySet, evaluate_embeddings
 
-from ..common import load_checkpoint, lr_lambda, run_distributed, restore, save_checkpoint, select_device  # noqa: F401
+from ..common import end_epoch, load_checkpoint, lr_lambda, run_distributed, restore, save_checkpoint, select_device  # noqa: F401
 from ..ema import ModelEMA
 from .config import save_config
 from .data import ReidDataset, build_augment, read_identity_folder, split_identities
@@ -244,13 +243,7 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> ReidTrainRe
                   "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                   "epoch": epoch, "best_metric": best_metric, "best_epoch": best_epoch, "config": cfg,
                   "input_size": size, "identities": list(train_data.names), "history": history}
-            save_checkpoint(ck, last)
-            if improved:
-                save_checkpoint(ck, best)
-            with open(run_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-            if log is not None:
-                log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+            end_epoch(run_dir, ck, row, improved, log)
         if world > 1:
             dist.barrier()
     return ReidTrainResult(run_dir, best, last, history)
