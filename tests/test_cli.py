@@ -123,3 +123,35 @@ def test_demo_runs_the_shipped_models(tmp_path, capsys, monkeypatch):
     assert len(ctr) == 3 and len(list((tmp_path / "container").glob("*.png"))) == 3
     assert "declared empty but cargo seen" in ctr["synthetic_20ft_1_declared_empty"]
     assert "EMPTY" in ctr["synthetic_20ft_3_empty"] and ctr["synthetic_20ft_3_empty"].rstrip().endswith("consistent")
+
+
+def _coco_set(root: Path, n: int, with_red: bool) -> Path:
+    (root / "images").mkdir(parents=True)
+    images, anns = [], []
+    for i in range(n):
+        name = f"images/{i:03d}.png"
+        if with_red:
+            write_scene(root / name, red_at=(64, 32))
+            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": 2, "bbox": [64, 32, 32, 32],
+                         "area": 1024, "iscrowd": 0})
+        else:
+            cv2.imwrite(str(root / name), np.full((128, 256, 3), 255, np.uint8))
+        images.append({"id": i + 1, "file_name": name, "width": 256, "height": 128})
+    cats = [{"id": 1, "name": "blue_thing"}, {"id": 2, "name": "red_thing"}]
+    (root / "annotations.json").write_text(json.dumps({"images": images, "annotations": anns, "categories": cats}))
+    return root
+
+
+def test_evaluate_scores_several_data_sets_as_one(grid_model, tmp_path, capsys):
+    threats = _coco_set(tmp_path / "threats", 3, with_red=True)
+    clean = _coco_set(tmp_path / "clean", 4, with_red=False)
+    code, out, _ = run_cli(capsys, "evaluate", "--model", grid_model, "--data", threats, clean,
+                           "--out", tmp_path / "ev")
+    assert code == 0
+    m = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert (m["n_images"], m["n_threat_images"], m["n_benign_images"], m["n_boxes"]) == (7, 3, 4, 3)
+    assert m["per_class"]["red_thing"]["ap50"] == pytest.approx(1.0)
+    assert m["alarm"]["tar@far0.01"] == pytest.approx(1.0)
+    code, _, err = run_cli(capsys, "evaluate", "reid", "--model", grid_model, "--data", threats, clean)
+    assert code == 1
+    assert "one identity folder" in err

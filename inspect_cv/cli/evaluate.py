@@ -1,8 +1,9 @@
 """``inspect-cv evaluate``: score a model on a labelled data set.
 
-``inspect-cv evaluate --model M --data D [--format auto|coco|yolo|voc|...] [--out DIR]``
+``inspect-cv evaluate --model M --data D [D ...] [--format auto|coco|yolo|voc|...] [--out DIR]``
 writes ``metrics.json``, PR curves, the alarm ROC and a confusion matrix (PNG) and prints
-a per-class table. ``inspect-cv evaluate reid ...`` scores embedding models.
+a per-class table. Several data sets are scored as one (e.g. a test set plus a folder of
+threat-free bags, so that the alarm rate at 1 % false alarms rests on enough clean bags). ``inspect-cv evaluate reid ...`` scores embedding models.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ def register(sub) -> None:
     p = sub.add_parser("evaluate", help="score a model on a labelled data set (metrics.json + plots)")
     p.add_argument("task", nargs="?", default="detect", choices=["detect", "reid"], help="what to evaluate")
     p.add_argument("--model", required=True, help="bundled model name or .onnx path")
-    p.add_argument("--data", required=True, help="data set: COCO json, YOLO data.yaml / folder, VOC folder, ...")
+    p.add_argument("--data", required=True, nargs="+",
+                   help="data set: COCO json, YOLO data.yaml / folder, VOC folder, ...; several are scored as one")
     p.add_argument("--format", default="auto", help="data set format (default: guess from the path)")
     p.add_argument("--split", default=None, help="split to read where the format has splits (e.g. val, test)")
     p.add_argument("--out", type=Path, default=None, help="folder for metrics.json and plots")
@@ -51,10 +53,24 @@ def load_dataset(data: str, fmt: str, split: str | None):
     return read_dataset(path, fmt, **kw)
 
 
+def load_datasets(data: list[str], fmt: str, split: str | None):
+    """One data set from one or several paths (classes in first-appearance order)."""
+    if len(data) == 1:
+        return load_dataset(data[0], fmt, split)
+    from ..formats.ops import merge
+
+    return merge(load_dataset(d, fmt, split) for d in data)
+
+
 def run(args) -> int:
+    data = [args.data] if isinstance(args.data, str) else list(args.data)
     if args.task == "reid":
+        from ..errors import InputError
         from . import evaluate_reid  # provided by the re-identification stack
 
+        if len(data) != 1:
+            raise InputError("evaluate reid takes one identity folder in --data")
+        args.data = data[0]
         return evaluate_reid.run(args)
     from .. import load
     from ..evaluation.detection import evaluate_detections, save_plots
@@ -62,7 +78,7 @@ def run(args) -> int:
     from ..progress import progress
 
     detector = load(args.model, device=args.device)
-    ds = load_dataset(args.data, args.format, args.split)
+    ds = load_datasets(data, args.format, args.split)
     preds = []
     for rec in progress(ds.images, desc="evaluate"):
         preds.append(detector.predict(read_image(ds.image_path(rec)), conf=args.conf, tile=args.tile))
