@@ -46,16 +46,28 @@ def test_int8_variant_is_quantised_smaller_and_carded(variants):
     assert det.classes == load(str(MODEL)).classes
 
 
+def _matched(x, y, margin: float) -> int:
+    """How many of ``x``'s detections scoring >= 0.3 + margin have a twin in ``y`` (same label,
+    box within 2 px, score within ``margin``); asserts that every one does."""
+    n = 0
+    for box, score, label in zip(x.boxes, x.scores, x.labels):
+        if score < 0.3 + margin:
+            continue  # near the threshold fp16 rounding may keep or drop a box either way
+        twin = [j for j in range(len(y)) if y.labels[j] == label
+                and np.abs(y.boxes[j] - box).max() < 2.0 and abs(y.scores[j] - score) < margin]
+        assert twin, (box, score, label)
+        n += 1
+    return n
+
+
 def test_fp16_matches_fp32_detections(variants):
     ref, half = load(str(MODEL)), load(str(variants["fp16"].path))
+    margin, checked = 0.02, 0
     for scan in SCANS[:3]:
         img = read_image(scan)
-        a, b = ref.predict(img, conf=0.3), half.predict(img, conf=0.3)
-        assert len(a) == len(b), scan.name
-        if len(a):
-            assert np.array_equal(a.labels, b.labels)
-            assert np.abs(a.boxes - b.boxes).max() < 2.0  # pixels
-            assert np.abs(a.scores - b.scores).max() < 0.02
+        a, b = ref.predict(img, conf=0.3 - margin), half.predict(img, conf=0.3 - margin)
+        checked += _matched(a, b, margin) + _matched(b, a, margin)
+    assert checked > 0  # the samples do give detections to compare
 
 
 def test_int8_keeps_the_strongest_fp32_detections(variants):
