@@ -3,7 +3,8 @@
 ``inspect-cv evaluate --model M --data D [D ...] [--format auto|coco|yolo|voc|...] [--out DIR]``
 writes ``metrics.json``, PR curves, the alarm ROC and a confusion matrix (PNG) and prints
 a per-class table. Several data sets are scored as one (e.g. a test set plus a folder of
-threat-free bags, so that the alarm rate at 1 % false alarms rests on enough clean bags). ``inspect-cv evaluate reid ...`` scores embedding models.
+threat-free bags, so that the alarm rate at 1 % false alarms rests on enough clean bags).
+``inspect-cv evaluate reid ...`` scores embedding models.
 """
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def load_datasets(data: list[str], fmt: str, split: str | None):
 
 
 def run(args) -> int:
-    data = [args.data] if isinstance(args.data, str) else list(args.data)
+    data = list(args.data)  # argparse: one or more paths
     if args.task == "reid":
         from ..errors import InputError
         from . import evaluate_reid  # provided by the re-identification stack
