@@ -86,6 +86,16 @@ def test_config_file_and_overrides(tmp_path):
     assert cfg["train"]["epochs"] == load_config(None)["train"]["epochs"]  # untouched default
 
 
+def test_config_reads_exponent_numbers(tmp_path):
+    """``1e-4`` is a number in a recipe file and on the command line (plain YAML 1.1 reads a string)."""
+    p = tmp_path / "c.yaml"
+    p.write_text("train: {lr: 1e-4, weight_decay: 5E-2}\n")
+    cfg = load_config(p, ["train.min_lr_ratio=2.5e-2"])
+    assert cfg["train"]["lr"] == 1e-4 and cfg["train"]["weight_decay"] == 0.05
+    assert cfg["train"]["min_lr_ratio"] == 0.025
+    assert load_config(None, ["name=1e5x"])["name"] == "1e5x"
+
+
 @pytest.mark.parametrize("overrides", [["train.lrr=1"], ["nokey=1"], ["train.lr"], ["data.input_size=100"],
                                        ["train.epochs=0"], ["data.synthetic.ratio=2"]])
 def test_config_rejects_bad_overrides(overrides):
@@ -529,3 +539,89 @@ train: {{epochs: 1, batch_size: 2, max_iters_per_epoch: 2, warmup_iters: 1, lr: 
 eval: {{every: 0}}
 """)
     return cfg
+
+
+# -- fine-tuning a model shipped only as ONNX ---------------------------------------------
+def test_weights_recovered_from_onnx_give_the_same_outputs(exported, run, toy):
+    """Export folds batch norms into convolutions; recovered weights compute the same raw
+    outputs as the run's model and the same detections as the ONNX file."""
+    from inspect_cv.train.detect import model_from_checkpoint
+    from inspect_cv.train.export import ExportWrapper, compare_detections, run_onnx, run_torch
+    from inspect_cv.train.from_onnx import checkpoint_from_onnx
+
+    ck = checkpoint_from_onnx(exported.path)
+    assert ck["classes"] == CLASSES and ck["model_name"] == "mbv2-fpn-t" and ck["source"] == "onnx"
+    model = create_model(ck["model_name"], len(CLASSES), pretrained=False)
+    model.load_state_dict(ck["model"])
+    model.eval()
+    ref_model = model_from_checkpoint(load_checkpoint(run[1].best_checkpoint))
+    images = torch.from_numpy(_prepared(toy, 3))
+    with torch.no_grad():
+        (c1, d1), (c2, d2) = model(images), ref_model(images)
+    assert torch.allclose(c1, c2, atol=1e-4) and torch.allclose(d1, d2, atol=1e-3, rtol=1e-4)
+    assert not torch.allclose(ref_model.head.scales, torch.ones(3))  # trained scales were recovered
+    assert torch.allclose(model.head.scales, ref_model.head.scales)
+    conf = exported.parity["conf"]
+    ref = run_torch(ExportWrapper(model, SIZE, 100).eval(), images.numpy(), conf, 0.5)
+    got = run_onnx(exported.path, images.numpy(), conf, 0.5)
+    assert len(ref.boxes) > 0 and compare_detections(ref, got, tie_tol=1e-6)["detections"] == len(ref.boxes)
+
+
+def test_refit_batchnorm_keeps_the_eval_function_and_matches_train_mode(toy):
+    from torch import nn
+
+    from inspect_cv.train.from_onnx import refit_batchnorm
+
+    torch.manual_seed(0)
+    model = create_model("mbv2-fpn-t", len(CLASSES), pretrained=False).eval()
+    for bn in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):  # arbitrary trained-looking state
+        bn.running_mean.normal_(0, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.normal_(0, 0.2)
+    images = torch.from_numpy(_prepared(toy, 4))
+    with torch.no_grad():
+        before = model(images)
+    assert refit_batchnorm(model, [images[:2], images[2:]]) == 4
+    assert not model.training
+    with torch.no_grad():
+        after = model(images)
+    assert all(torch.allclose(a, b, atol=1e-3, rtol=1e-3) for a, b in zip(before, after))
+    # the trunk and neck now normalise in train mode (batch statistics) as in eval mode;
+    # the head is shared by the levels, so its train-mode statistics are per level by design
+    trunk = model.backbone
+    with torch.no_grad():
+        feats_eval = trunk(images)
+        trunk.train()
+        feats_train = trunk(images)
+    assert all(torch.allclose(a, b, atol=1e-3, rtol=1e-3) for a, b in zip(feats_eval, feats_train))
+    with pytest.raises(ModelError, match="no images"):
+        refit_batchnorm(model, [])
+
+
+def test_bad_onnx_init_is_a_model_error(tmp_path):
+    from inspect_cv.train.from_onnx import checkpoint_from_onnx
+
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x00garbage")
+    with pytest.raises(ModelError, match="not a readable ONNX"):
+        checkpoint_from_onnx(bad)
+    with pytest.raises(ModelError, match="no such model"):
+        checkpoint_from_onnx(tmp_path / "nope.onnx")
+    embedder = Path(__file__).resolve().parents[1] / "exported_models" / "horse-face.onnx"
+    with pytest.raises(ModelError, match="not an inspect-cv detector"):
+        checkpoint_from_onnx(embedder)
+
+
+def test_training_starts_from_an_onnx_file(exported, toy, tmp_path):
+    """``model.init`` may name an exported .onnx file: epoch 0 starts from its weights."""
+    res = train_detect(toy_cfg(tmp_path, f"model.init={exported.path}", "train.epochs=1", "train.lr=1e-6",
+                               "train.max_iters_per_epoch=1", "ema.enabled=false"), toy, toy)
+    tuned = load_checkpoint(res.last_checkpoint)["model"]
+    from inspect_cv.train.from_onnx import checkpoint_from_onnx
+    src = checkpoint_from_onnx(exported.path)["model"]
+    k = next(k for k, v in src.items() if k.endswith("weight") and v.ndim == 4 and v.numel() > 1000)
+    assert (tuned[k] - src[k]).abs().max() < 1e-3 * src[k].abs().max() + 1e-4
+    with pytest.raises(ConfigError, match="model.name"):
+        train_detect(toy_cfg(tmp_path / "b", "model.name=mbv2-fpn-s",
+                             f"model.init={exported.path}", "train.epochs=1"), toy, toy)

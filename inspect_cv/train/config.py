@@ -7,6 +7,7 @@ reproduced or resumed from either.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -20,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "device": "auto",  # auto | cpu | cuda
     "model": {"name": "mbv2-fpn-s", "pretrained": True,
-              "init": None},  # checkpoint to start from (fine-tuning), e.g. exported_models/baggage.pt
+              "init": None},  # checkpoint (or exported .onnx) to start from (fine-tuning), e.g. exported_models/baggage.pt
     "data": {
         "classes": None,  # list of names; default: the dataset's
         "train": None,  # path to a dataset (any format inspect_cv.formats reads) or null
@@ -64,6 +65,20 @@ def _merge(base: dict, new: dict, where: str) -> dict:
     return out
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that also reads ``1e-6`` as a number (YAML 1.1 wants ``1.0e-6``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_override(item: str) -> tuple[list[str], Any]:
     """``"train.lr=0.01"`` -> (["train", "lr"], 0.01); values are parsed as YAML."""
     if "=" not in item:
@@ -73,7 +88,7 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     if not all(keys):
         raise ConfigError(f"override '{item}' has an empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = _yaml(raw) if raw.strip() else None
     except yaml.YAMLError as e:
         raise ConfigError(f"override '{item}': value is not valid YAML ({e.__class__.__name__})") from None
     return keys, value
@@ -127,7 +142,7 @@ def read_yaml_config(path: str | Path | None, overrides: Iterable[str], defaults
         if not p.is_file():
             raise ConfigError(f"{p}: no such config file")
         try:
-            data = yaml.safe_load(p.read_text()) or {}
+            data = _yaml(p.read_text()) or {}
         except yaml.YAMLError as e:
             line = getattr(getattr(e, "problem_mark", None), "line", None)
             where = f"{p}:{line + 1}" if line is not None else str(p)

@@ -33,6 +33,8 @@ from .engine import evaluate, train_one_epoch
 from .model import create_model
 from .postprocess import PostProcessor
 
+ONNX_INIT_BN_BATCHES = 8  # training batches that give a model recovered from ONNX its batch-norm statistics
+
 
 @dataclass
 class TrainResult:
@@ -181,11 +183,21 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult
     mcfg = cfg["model"]
     model = create_model(mcfg["name"], len(classes), pretrained=bool(mcfg["pretrained"]))
     if mcfg.get("init") and not (cfg["resume"] and (Path(cfg["output_dir"]) / str(cfg["name"]) / "last.pt").is_file()):
-        init = load_checkpoint(mcfg["init"])
+        from_onnx = str(mcfg["init"]).lower().endswith(".onnx")
+        if from_onnx:  # a shipped model without its checkpoint: weights recovered from the graph
+            from .from_onnx import checkpoint_from_onnx
+            init = checkpoint_from_onnx(mcfg["init"])
+        else:
+            init = load_checkpoint(mcfg["init"])
         if init.get("model_name") not in (None, mcfg["name"]):
             raise ConfigError(f"model.init {mcfg['init']} holds a {init['model_name']!r} model, the config asks "
                               f"for {mcfg['name']!r}: set model.name to match")
         init_from_checkpoint(model, init, classes)
+        if from_onnx:  # folded batch norms: give them the statistics of this data (eval function unchanged)
+            from itertools import islice
+
+            from .from_onnx import refit_batchnorm
+            refit_batchnorm(model, (images for images, _ in islice(iter(loader), ONNX_INIT_BN_BATCHES)))
     model = model.to(device)
     criterion = DetectionCriterion(len(classes), **cfg["loss"])
     post = PostProcessor(cfg["eval"]["conf"], cfg["eval"]["iou"], cfg["eval"]["max_per_class"])
