@@ -220,7 +220,7 @@ def test_run_detector_on_a_long_scan_skips_air(tmp_path):
 
 
 @pytest.mark.parametrize("recipe, mode", [("config_cpu_v0.yaml", "grey"), ("config_cpu_v1.yaml", "detail"),
-                                          ("config_cpu_v2.yaml", "detail")])
+                                          ("config_cpu_v2.yaml", "detail"), ("config_cpu_v3.yaml", "detail")])
 def test_cpu_recipe_matches_the_tile_cutter(recipe, mode):
     """The CPU recipes train on tiles cut by make_tiles.py (``--mode``) with the default tiling
     and window: their card hint and input size must be those defaults."""
