@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Callable
 
@@ -185,7 +186,7 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult
     if mcfg.get("init") and not (cfg["resume"] and (Path(cfg["output_dir"]) / str(cfg["name"]) / "last.pt").is_file()):
         from_onnx = str(mcfg["init"]).lower().endswith(".onnx")
         if from_onnx:  # a shipped model without its checkpoint: weights recovered from the graph
-            from .from_onnx import checkpoint_from_onnx
+            from .from_onnx import checkpoint_from_onnx, refit_batchnorm
             init = checkpoint_from_onnx(mcfg["init"])
         else:
             init = load_checkpoint(mcfg["init"])
@@ -194,9 +195,6 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult
                               f"for {mcfg['name']!r}: set model.name to match")
         init_from_checkpoint(model, init, classes)
         if from_onnx:  # folded batch norms: give them the statistics of this data (eval function unchanged)
-            from itertools import islice
-
-            from .from_onnx import refit_batchnorm
             refit_batchnorm(model, (images for images, _ in islice(iter(loader), ONNX_INIT_BN_BATCHES)))
     model = model.to(device)
     criterion = DetectionCriterion(len(classes), **cfg["loss"])

@@ -97,11 +97,11 @@ def checkpoint_from_onnx(path: str | Path) -> dict:
             if w.shape != mod.weight.shape:
                 raise ModelError(f"{p}: convolution {node.name} has weights {tuple(w.shape)}, model {name!r} "
                                  f"expects {tuple(mod.weight.shape)} there")
+            if mod is model.head.reg:
+                reg_outputs.append(node.output[0])
             if mod in seen:  # a shared module (the head runs once per level): same weights each time
                 if not torch.allclose(seen[mod], w, atol=1e-6):
                     raise ModelError(f"{p}: a shared convolution differs between its uses")
-                if mod is model.head.reg:
-                    reg_outputs.append(node.output[0])
                 continue
             seen[mod] = w
             mod.weight.copy_(w)
@@ -113,8 +113,6 @@ def checkpoint_from_onnx(path: str | Path) -> dict:
                 bn.running_var.fill_(1.0 - bn.eps)
             elif mod.bias is not None:
                 mod.bias.copy_(b)
-            if mod is model.head.reg:
-                reg_outputs.append(node.output[0])
         # the per-level scales of the distance branch: Mul(reg_conv_output, scalar)
         scales = []
         for out in reg_outputs:
