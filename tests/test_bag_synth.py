@@ -35,6 +35,35 @@ def test_bag_has_clutter_of_several_kinds():
     assert {"clothes", "cable"} <= kinds and len(kinds) >= 6
 
 
+LOOK_ALIKES = ["toothed", "cutlery", "strap_hardware", "grooming", "wallet", "glasses", "watch",
+               "appliance", "office"]
+
+
+@pytest.mark.parametrize("name", LOOK_ALIKES)
+def test_benign_look_alikes_are_metal_objects_of_real_size(name):
+    from inspect_cv.xray.bag import ITEMS
+    from inspect_cv.xray.threats import pose_matrix, render_parts
+
+    metals = {"steel", "brass", "aluminium", "copper"}
+    for seed in range(12):
+        parts = ITEMS[name][0](np.random.default_rng([len(name), seed]))
+        assert parts and all(p.material in materials.MATERIALS for p in parts)
+        thick, mask = render_parts(parts, pose_matrix(0.0), 0.5, ss=2)
+        assert all(np.isfinite(t).all() and (t >= -1e-6).all() for t in thick.values())
+        ys, xs = np.nonzero(mask)
+        extent_mm = max(np.ptp(xs), np.ptp(ys)) * 0.5
+        assert 8 <= extent_mm <= 400, (name, seed, extent_mm)
+        if name != "toothed":  # a toothed disc may be a plastic gear
+            assert metals & set(thick), (name, seed)
+
+
+def test_bags_carry_look_alikes():
+    seen = set()
+    for s in range(30):
+        seen |= set(make_bag(s, SIZE).items)
+    assert len(set(LOOK_ALIKES) & seen) >= 6
+
+
 def test_bad_bag_size():
     with pytest.raises(InputError):
         make_bag(0, (10, 10))

@@ -18,7 +18,7 @@ from inspect_cv.errors import InputError
 from inspect_cv.formats.core import DetectionDataset, ImageRecord
 
 #: Bumped whenever the renders change for a given seed.
-GENERATOR_VERSION = "baggage-1.0"
+GENERATOR_VERSION = "baggage-1.1"
 
 
 def image_seed(seed: int, index: int) -> int:

@@ -3,8 +3,10 @@
 :func:`make_bag` builds a top-view bag as per-material equivalent thickness maps (cm):
 shell with folds and piping, trolley rods and wheels, zips with metal pulls, folded
 clothes with wrinkles, electronics (laptop, phone, charger, power cells), cables, bottles,
-shoes, toiletries, books, umbrellas, coins, keys, pens and belts, placed at random with
-overlaps. :func:`synthesize` adds threats (:mod:`inspect_cv.xray.threats`) as thickness
+shoes, toiletries, books, umbrellas, coins, keys, pens and belts, and the benign metal
+look-alikes of threats (gears and crown caps, cutlery, strap rings and buckles on the rim,
+nail clippers and files, wallets of cards, glasses, watches, hair dryers and shavers,
+staplers and tape measures), placed at random with overlaps. :func:`synthesize` adds threats (:mod:`inspect_cv.xray.threats`) as thickness
 before rendering with the scanner physics, so the scan is physically consistent, and
 returns exact boxes of each threat's footprint.
 """
@@ -398,11 +400,247 @@ def _headphones(rng) -> list[Part]:
     return parts
 
 
+# ----------------------------------------------------------- benign metal look-alikes
+# Everyday dense objects whose outline resembles a threat class in one view: the hard
+# negatives that make a detector alarm on clean bags (toothed discs vs throwing stars,
+# cutlery and tools of a trade vs wrenches and knives, cards and clippers vs blades,
+# pistol-shaped appliances vs guns, strap hardware where zips cross the trolley rails).
+def _pts(points) -> np.ndarray:
+    return np.asarray(points, np.float64)
+
+
+def _cog(n: int, r_out: float, r_in: float, phase: float = 0.0) -> np.ndarray:
+    """A gear outline with ``n`` trapezoidal teeth between radii ``r_in`` and ``r_out``."""
+    pts = []
+    for k in range(n):
+        a = phase + 2 * math.pi * k / n
+        h = math.pi / n
+        for da, r in ((-h, r_in), (-0.55 * h, r_in), (-0.3 * h, r_out), (0.3 * h, r_out), (0.55 * h, r_in)):
+            pts.append((r * math.cos(a + da), r * math.sin(a + da)))
+    return _pts(pts)
+
+
+def _toothed(rng) -> list[Part]:
+    """Gears and sprockets, crown bottle caps, star-shaped trinkets and fidget spinners."""
+    k = int(rng.integers(4))
+    if k == 0:  # gear or sprocket (toys, clocks, bike parts)
+        R = _u(rng, 12, 50)
+        n = int(rng.integers(10, 40))
+        holes = [circle(0, 0, R * _u(rng, 0.1, 0.3))]
+        if R > 25 and rng.random() < 0.6:
+            m = int(rng.integers(3, 7))
+            holes += [circle(R * 0.55 * math.cos(2 * math.pi * i / m), R * 0.55 * math.sin(2 * math.pi * i / m), R * 0.15)
+                      for i in range(m)]
+        mat = str(rng.choice(["steel", "brass", "aluminium", "polyethylene"], p=[0.45, 0.25, 0.15, 0.15]))
+        return [P(mat, _cog(n, R, R - _u(rng, 2, 5), _u(rng, 0, 6.3)), _u(rng, 1.5, 8), holes=holes)]
+    if k == 1:  # crown caps: a thin crimped disc with the skirt seen edge-on as a dense ring
+        parts = []
+        for _ in range(int(rng.integers(1, 7))):
+            x, y = _u(rng, -40, 40), _u(rng, -40, 40)
+            parts.append(P("steel", _cog(21, 16, 14.8) + [x, y], 0.25))
+            parts.append(P("steel", circle(x, y, 15.5), 6, holes=[circle(x, y, 14.8)]))
+        return parts
+    if k == 2:  # star-shaped badge, keyring charm or ornament, with a ring at one tip
+        R = _u(rng, 15, 40)
+        n = int(rng.integers(5, 9))
+        body = star(n, R, R * _u(rng, 0.4, 0.65), _u(rng, 0, 6.3))
+        tip = body[0]
+        parts = [P(str(rng.choice(["brass", "steel", "aluminium"])), body, _u(rng, 1.0, 3.0), "taper", param=R * 0.15)]
+        if rng.random() < 0.7:
+            parts.append(P("steel", circle(tip[0] * 1.2, tip[1] * 1.2, 8), 1.5, "round", holes=[circle(tip[0] * 1.2, tip[1] * 1.2, 6.5)]))
+        return parts
+    # fidget spinner: three lobes with steel bearings
+    R = _u(rng, 22, 30)
+    lobes = [circle(R * math.cos(a), R * math.sin(a), 12) for a in np.arange(3) * 2 * math.pi / 3]
+    body = [P(str(rng.choice(["brass", "aluminium", "polyethylene"])), lobes + [circle(0, 0, 14)], 8)]
+    for (x, y) in [(0, 0)] + [(R * math.cos(a), R * math.sin(a)) for a in np.arange(3) * 2 * math.pi / 3]:
+        body.append(P("steel", circle(x, y, 11), 7, holes=[circle(x, y, 4)]))
+    return body
+
+
+def _cutlery(rng) -> list[Part]:
+    """Travel cutlery, spoons and forks: long steel handles ending in a dense head."""
+    parts = []
+    for j in range(int(rng.integers(1, 4))):
+        L = _u(rng, 130, 200)
+        dy = j * _u(rng, 18, 30)
+        handle = stroke([(0, dy), (L * 0.65, dy)], _u(rng, 8, 14), _u(rng, 4, 6))
+        if rng.random() < 0.5:  # spoon
+            head = ellipse(L * 0.82, dy, L * 0.18, _u(rng, 14, 22))
+            parts.append(P("steel", [handle, head], _u(rng, 1.2, 2.5), "taper", param=3))
+        else:  # fork
+            w = _u(rng, 18, 26)
+            base = rrect(L * 0.62, dy - w / 2, L * 0.75, dy + w / 2, 4)
+            tines = [rect(L * 0.74, dy - w / 2 + i * w / 4, L, dy - w / 2 + i * w / 4 + w / 8) for i in range(4)]
+            parts.append(P("steel", [handle, base] + tines, _u(rng, 1.2, 2.5), "taper", param=2))
+    return parts
+
+
+def _strap_part(rng) -> list[Part]:
+    """One piece of strap hardware: D-ring, ladder-lock buckle, snap hook or carabiner."""
+    k = int(rng.integers(4))
+    mat = str(rng.choice(["steel", "aluminium", "brass"], p=[0.6, 0.25, 0.15]))
+    if k == 0:  # D-ring of bent wire
+        w, h, d = _u(rng, 20, 40), _u(rng, 15, 30), _u(rng, 2.5, 5)
+        outer = np.concatenate([_pts([(-w / 2, -h / 2), (-w / 2, h / 2)]), ellipse(-w / 2, 0, w, h / 2, math.pi / 2, -math.pi / 2, 20)])
+        inner = outer * [(w - 2 * d) / w, (h - 2 * d) / h] + [d * 0.5, 0]
+        return [P(mat, outer, d, "round", holes=[inner])]
+    if k == 1:  # ladder-lock / slide buckle: a frame with one or two bars
+        w, h, t = _u(rng, 25, 50), _u(rng, 18, 30), _u(rng, 2, 4)
+        bars = [rect(-w / 2, -h / 2, w / 2, -h / 2 + t), rect(-w / 2, h / 2 - t, w / 2, h / 2),
+                rect(-w / 2, -h / 2, -w / 2 + t, h / 2), rect(w / 2 - t, -h / 2, w / 2, h / 2)]
+        bars += [rect(-w / 2, y - t / 2, w / 2, y + t / 2) for y in rng.uniform(-h / 4, h / 4, int(rng.integers(1, 3)))]
+        return [P(mat, bars, t, "round")]
+    if k == 2:  # snap hook: eye, body and a spring gate
+        L, d = _u(rng, 45, 80), _u(rng, 4, 7)
+        eye = circle(0, 0, d * 1.6)
+        body = stroke(np.concatenate([_pts([(0, 0), (L * 0.7, 0)]), ellipse(L * 0.7, d * 1.8, d * 1.8, d * 1.8, -math.pi / 2, math.pi / 2, 10)]), d * 1.4)
+        return [P(mat, [eye, body], d * 1.6, "round", holes=[circle(0, 0, d * 0.8)]),
+                P("steel", stroke([(L * 0.25, d * 1.5), (L * 0.7, d * 3.3)], 1.2), 1.2, "round")]
+    # carabiner: a rounded loop of thick rod
+    L, W, d = _u(rng, 55, 110), _u(rng, 30, 55), _u(rng, 7, 11)
+    outer = rrect(-L / 2, -W / 2, L / 2, W / 2, W * 0.45, n=8)
+    inner = rrect(-L / 2 + d, -W / 2 + d, L / 2 - d, W / 2 - d, W * 0.45 - d, n=8)
+    return [P("aluminium" if mat == "brass" else mat, outer, d, "round", holes=[inner])]
+
+
+def _grooming(rng) -> list[Part]:
+    """Nail clippers, tweezers, nail files and hair pins: small, thin, dense steel."""
+    k = int(rng.integers(4))
+    if k == 0:  # nail clipper: two levers, a pin and a folding arm
+        L = _u(rng, 55, 85)
+        return [P("steel", [rrect(0, -7, L, 7, 5)], _u(rng, 3, 5), "taper", param=2, holes=[circle(L * 0.2, 0, 1.5)]),
+                P("steel", rrect(L * 0.15, -5, L * 0.95, 5, 4), 1.2),
+                P("steel", circle(L * 0.8, 0, 2.5), 10, "round")]
+    if k == 1:  # tweezers: two tapering strips joined at one end
+        L = _u(rng, 80, 120)
+        g = _u(rng, 2, 6)
+        return [P("steel", [stroke([(0, 0), (L, g)], 9, 2), stroke([(0, 0), (L, -g)], 9, 2)], _u(rng, 0.8, 1.2))]
+    if k == 2:  # nail file or metal ruler: a long thin strip
+        L, w = _u(rng, 120, 310), _u(rng, 8, 25)
+        return [P("steel", rrect(0, -w / 2, L, w / 2, min(w / 2, 4)), _u(rng, 0.6, 1.5)),
+                P("polyethylene", rrect(-40, -w / 2 - 2, 0, w / 2 + 2, 4), 8, "round")] if rng.random() < 0.6 else \
+            [P("steel", rrect(0, -w / 2, L, w / 2, 1), _u(rng, 0.6, 1.5))]
+    parts = []  # hair pins and safety pins
+    for _ in range(int(rng.integers(2, 10))):
+        x, y, a = _u(rng, -30, 30), _u(rng, -30, 30), _u(rng, 0, 6.3)
+        L = _u(rng, 35, 60)
+        parts.append(P("steel", [rotate(stroke([(0, 0), (L, 0), (L, 3), (4, 3)], 1.0), a) + [x, y]], 0.9, "round"))
+    return parts
+
+
+def _wallet(rng) -> list[Part]:
+    """A wallet: leather, a stack of cards with chips and antennas, maybe a metal card or clip."""
+    W, H = _u(rng, 95, 120), _u(rng, 75, 100)
+    parts = [P("cellulose", rrect(0, 0, W, H, 6), _u(rng, 3, 8), "taper", param=4)]
+    for i in range(int(rng.integers(1, 9))):
+        x, y = 5 + _u(rng, 0, 5), 5 + i * _u(rng, 2, 6)
+        parts.append(P("pvc", rrect(x, y, x + 85.6, y + 54, 3), 0.76))
+        if rng.random() < 0.8:
+            parts.append(P("copper", rect(x + 10, y + 20, x + 22, y + 30), 0.3))
+        if rng.random() < 0.4:  # contactless antenna loops
+            parts.append(P("copper", rrect(x + 4, y + 4, x + 81, y + 50, 4), 0.05, holes=[rrect(x + 6, y + 6, x + 79, y + 48, 3)]))
+    if rng.random() < 0.25:
+        parts.append(P(str(rng.choice(["steel", "aluminium"])), rrect(8, 8, 93.6, 62, 3), _u(rng, 0.5, 0.9)))
+    return parts
+
+
+def _glasses(rng) -> list[Part]:
+    """Metal-frame glasses, sometimes in a sprung aluminium case."""
+    r = _u(rng, 20, 27)
+    g = _u(rng, 14, 22)
+    parts = []
+    for s in (-1, 1):
+        cx = s * (g / 2 + r)
+        parts.append(P("steel", ellipse(cx, 0, r + 1.5, r * 0.8 + 1.5), 1.4, "round", holes=[ellipse(cx, 0, r, r * 0.8)]))
+        parts.append(P(str(rng.choice(["glass", "polyethylene"])), ellipse(cx, 0, r, r * 0.8), _u(rng, 2, 4), "taper", param=6))
+        parts.append(P("steel", stroke([(cx + s * r, -r * 0.4), (cx + s * r * 0.6, r * 0.6)], 1.6), 1.2, "round"))  # folded temples
+    parts.append(P("steel", stroke(bezier((-g / 2, -r * 0.3), (-g / 4, -r * 0.7), (g / 4, -r * 0.7), (g / 2, -r * 0.3), n=10), 1.5), 1.4, "round"))
+    if rng.random() < 0.4:
+        parts.append(P("aluminium", rrect(-g / 2 - 2 * r - 8, -r - 6, g / 2 + 2 * r + 8, r + 6, r * 0.8), 40, "tube", param=0.5))
+    return parts
+
+
+def _watch(rng) -> list[Part]:
+    """A wristwatch: steel case, brass movement, link bracelet or strap."""
+    R = _u(rng, 17, 23)
+    parts = [P("steel", circle(0, 0, R), _u(rng, 9, 13), "tube", param=1.5),
+             P("brass", circle(0, 0, R * 0.75), 3),
+             P("glass", circle(0, 0, R * 0.9), 2)]
+    n = int(rng.integers(8, 14))
+    metal = rng.random() < 0.5
+    for s in (-1, 1):
+        for i in range(n):
+            y = s * (R + 2 + i * 7)
+            if metal:
+                parts.append(P("steel", rect(-10, y, 10, y + s * 6), 3.5, "round"))
+            else:
+                parts.append(P("cellulose", rect(-10, y, 10, y + s * 7), 3))
+    if not metal:
+        parts.append(P("steel", rrect(-12, R + 2 + n * 7, 12, R + 14 + n * 7, 2), 2.5, holes=[rect(-9, R + 5 + n * 7, 9, R + 11 + n * 7)]))
+    return parts
+
+
+def _appliance(rng) -> list[Part]:
+    """Pistol-shaped or long appliances: hair dryer, curling iron, electric shaver."""
+    k = int(rng.integers(3))
+    if k == 0:  # hair dryer: barrel with a heating coil, motor at the back, handle down
+        L, d = _u(rng, 150, 230), _u(rng, 50, 75)
+        hl, hw = _u(rng, 90, 140), _u(rng, 28, 38)
+        parts = [P("polyethylene", rrect(0, -d / 2, L, d / 2, d * 0.3), d, "tube", param=2.5),
+                 P("polyethylene", rrect(L * 0.2, d / 2 - 5, L * 0.2 + hw, d / 2 + hl, hw * 0.4), hw, "tube", param=2.5),
+                 P("copper", rect(L * 0.5, -d * 0.3, L * 0.92, d * 0.3), _u(rng, 1.5, 3), holes=[rect(L * 0.5 + 4 * i, -d * 0.3, L * 0.5 + 4 * i + 2, d * 0.3) for i in range(int(L * 0.1))]),
+                 P("ceramic", rect(L * 0.5, -2, L * 0.92, 2), d * 0.5),
+                 P("steel", rect(L * 0.15, -d * 0.25, L * 0.35, d * 0.25), d * 0.4, "round"),
+                 P("copper", rect(L * 0.18, -d * 0.2, L * 0.32, d * 0.2), d * 0.3, "round"),
+                 P("copper", stroke([(L * 0.2 + hw / 2, d / 2), (L * 0.2 + hw / 2, d / 2 + hl)], 3), 2, "round")]
+        return parts
+    if k == 1:  # curling iron / straightener: long heated steel or aluminium barrel
+        L, d = _u(rng, 200, 300), _u(rng, 19, 32)
+        return [P("polyethylene", rrect(0, -d * 0.6, L * 0.45, d * 0.6, 8), d * 1.2, "tube", param=2),
+                P(str(rng.choice(["aluminium", "steel"])), rrect(L * 0.45, -d / 2, L, d / 2, d * 0.4), d, "tube", param=_u(rng, 0.5, 1.2)),
+                P("ceramic", rect(L * 0.5, -d * 0.2, L * 0.95, d * 0.2), 2),
+                P("copper", stroke([(0, 0), (L * 0.9, 0)], 1.5), 1.5, "round")]
+    # electric shaver: body, steel foil head, motor and a cell
+    L, w = _u(rng, 110, 150), _u(rng, 40, 55)
+    return [P("polyethylene", rrect(0, -w / 2, L, w / 2, w * 0.3), w * 0.7, "tube", param=2.5),
+            P("steel", rect(L - 4, -w / 2 + 3, L + 12, w / 2 - 3), _u(rng, 0.2, 0.5)),
+            P("steel", rect(L * 0.55, -w * 0.25, L * 0.8, w * 0.25), w * 0.4, "round"),
+            P("copper", rect(L * 0.58, -w * 0.2, L * 0.77, w * 0.2), w * 0.25, "round"),
+            P("steel", rect(L * 0.1, -9, L * 0.5, 9), 18, "tube", param=0.3)]
+
+
+def _office(rng) -> list[Part]:
+    """A stapler, a tape measure or a bunch of binder clips."""
+    k = int(rng.integers(3))
+    if k == 0:
+        L, w = _u(rng, 120, 200), _u(rng, 25, 40)
+        return [P("steel", rrect(0, -w / 2, L, w / 2, 6), _u(rng, 1.2, 2.0)),
+                P("steel", rrect(5, -w * 0.35, L - 5, w * 0.35, 4), 1.0),
+                P("steel", rect(10, -2, L * 0.8, 2), 8),
+                P("polyethylene", rrect(-5, -w / 2 - 2, L * 0.4, w / 2 + 2, 8), 10)]
+    if k == 1:  # tape measure: coiled steel band in a plastic case
+        R = _u(rng, 25, 40)
+        return [P("polyethylene", rrect(-R - 5, -R - 5, R + 5, R + 5, R * 0.4), 40, "tube", param=2),
+                P("steel", circle(0, 0, R * 0.9), 20 * _u(rng, 0.3, 0.8), holes=[circle(0, 0, R * 0.3)]),
+                P("steel", rect(R - 2, R - 2, R + 10, R + 5), 2)]
+    parts = []
+    for _ in range(int(rng.integers(1, 6))):
+        x, y, s = _u(rng, -30, 30), _u(rng, -30, 30), _u(rng, 15, 40)
+        parts.append(P("steel", _pts([(x, y), (x + s, y), (x + s * 0.8, y + s * 0.6), (x + s * 0.2, y + s * 0.6)]), _u(rng, 3, 6), "round"))
+        parts.append(P("steel", stroke([(x + s * 0.2, y + s * 0.5), (x + s * 0.1, y + s * 1.2), (x + s * 0.9, y + s * 1.2), (x + s * 0.8, y + s * 0.5)], 1.2), 1.2, "round"))
+    return parts
+
+
 ITEMS = {
     "laptop": (_laptop, 0.5), "phone": (_phone, 0.6), "charger": (_charger, 0.6), "cable": (_cable, 1.2),
     "bottle": (_bottle, 0.6), "can": (_can, 0.3), "shoe": (_shoe, 0.5), "toiletry": (_toiletry, 1.3),
     "book": (_book, 0.5), "umbrella": (_umbrella, 0.3), "coins": (_coins, 0.4), "keys": (_keys, 0.4),
     "pen": (_pen, 0.7), "belt": (_belt, 0.3), "headphones": (_headphones, 0.25),
+    # benign metal look-alikes (generator baggage-1.1)
+    "toothed": (_toothed, 0.35), "cutlery": (_cutlery, 0.3), "strap_hardware": (_strap_part, 0.35),
+    "grooming": (_grooming, 0.4), "wallet": (_wallet, 0.4), "glasses": (_glasses, 0.25),
+    "watch": (_watch, 0.25), "appliance": (_appliance, 0.3), "office": (_office, 0.3),
 }
 
 
@@ -464,6 +702,17 @@ def _zips(scene: BagScene, rng, poly_px: np.ndarray) -> None:
         parts = [P("steel", rrect(-6, -5, 6, 5, 2), 6, "round"),
                  P("steel", rrect(4, -4, 4 + L, 4, 3), _u(rng, 1.5, 2.5), holes=[rrect(L - 4, -1.5, L, 1.5, 1.4)])]
         _place(scene, rng, parts, center=q, tilt_max=40)
+
+
+def _outline_hardware(scene: BagScene, rng, poly_px: np.ndarray) -> None:
+    """Strap rings, buckles and hooks on the bag's rim, where they overlap zips and rails."""
+    c = poly_px.mean(0)
+    for _ in range(int(rng.integers(0, 5))):
+        i = int(rng.integers(len(poly_px)))
+        j = (i + 1) % len(poly_px)
+        q = poly_px[i] + (poly_px[j] - poly_px[i]) * rng.random()
+        q = q + (c - q) * _u(rng, 0.0, 0.12)
+        _place(scene, rng, _strap_part(rng), center=q, tilt_max=50)
 
 
 def _trolley(scene: BagScene, rng, poly_px: np.ndarray) -> None:
@@ -533,6 +782,7 @@ def make_bag(rng: np.random.Generator | int | None = None, size: tuple[int, int]
         if kind in ("hard", "soft") and rng.random() < 0.85:
             _trolley(scene, rng, poly)
         _zips(scene, rng, poly)
+        _outline_hardware(scene, rng, poly)
     # contents: rendered apart, then squeezed inside the bag outline
     inner = BagScene({}, scene.bag_mask, scene.pixel_pitch_mm, kind)
     n_clothes = int(rng.integers(1, 7) * clutter) if kind != "tray" else int(rng.integers(0, 2))
