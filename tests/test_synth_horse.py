@@ -174,3 +174,21 @@ def test_split_identities_named_and_bad():
         split_identities(range(5), [0.8, 0.8], 0)
     with pytest.raises(ConfigError):
         split_identities([1, 1], [1.0], 0)
+
+
+@pytest.mark.parametrize("yaw_deg", [-28.0, 28.0])
+def test_turned_head_keeps_one_outline(yaw_deg):
+    """At the largest yaw the head is still one piece: no torn-off straps or cheek fragments."""
+    import cv2
+
+    from inspect_cv.synth.horse import render as R
+
+    for ident in make_identities(6, 2):
+        sess = R.session_conditions(ident, 0, Nuisance.coerce(1.0))
+        maps = R.session_maps(ident, sess, 128)
+        M = R._similarity(224, 224, (0.0, R.FACE_CENTRE_Y), R.FACE_SPAN / 224, 0.0)
+        alpha = R._warp(maps, M, 224, 224, np.radians(yaw_deg), 0.1)[0][..., 3]
+        n, _, stats, _ = cv2.connectedComponentsWithStats((alpha > 0.5).astype(np.uint8), connectivity=8)
+        areas = np.sort(stats[1:, cv2.CC_STAT_AREA])[::-1]
+        assert areas[0] > 5000
+        assert areas[1:].sum() <= 0.001 * areas[0], (ident.name, areas[:5])

@@ -44,7 +44,7 @@ MARKING_LAYOUTS: dict[tuple[str, ...], float] = {
     ("bald",): 0.05, ("blaze", "snip"): 0.04, ("star", "blaze"): 0.04, ("stripe", "snip"): 0.04,
 }
 
-GENERATOR_VERSION = "horse-synth-1"
+GENERATOR_VERSION = "horse-synth-2"
 
 
 @dataclass

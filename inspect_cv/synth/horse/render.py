@@ -184,16 +184,21 @@ def session_maps(identity: HorseIdentity, sess: Session, res: int) -> dict:
             spec = spec * (1 - m) + (0.1 + 0.9 * metal) * m
         packs = [np.dstack([alb, alpha]).astype(np.float32), np.dstack([normal, height]).astype(np.float32),
                  np.dstack([spec, lay.face]).astype(np.float32)]
-        return dict(packs=packs, res=res, height=np.ascontiguousarray(height, np.float32), body=season_colour(identity.body, sess.season, identity.shade))
+        return dict(packs=packs, res=res, height=np.ascontiguousarray(height, np.float32),
+                    body=season_colour(identity.body, sess.season, identity.shade))
     return _cached(_SESSION_CACHE, (identity.key(), res, repr(sess)), make, 8)
 
 
 # ------------------------------------------------------------------ geometry
-def _warp(maps: dict, M: np.ndarray, out_h: int, out_w: int, yaw: float, pitch: float):
+def _warp(maps: dict, M: np.ndarray, out_h: int, out_w: int, yaw: float, pitch: float,
+          steps: int = 24):
     """Sample the session maps for an output image.
 
-    ``M`` (2x3) maps output pixel centres to canonical coordinates of the image plane;
-    yaw and pitch are undone with a height-dependent (2.5-D parallax) fixed point.
+    ``M`` (2x3) maps output pixel centres to canonical coordinates of the image plane.
+    Yaw and pitch turn the head's height field (2.5-D): each output pixel's ray is marched
+    from above the highest point of the head down to the background, and the first point
+    where it meets the surface is the one seen, so the near cheek hides the far one and
+    the outline stays whole (no torn straps or cut cheeks at large yaw).
     """
     res = maps["res"]
     u, v = np.meshgrid(np.arange(out_w, dtype=np.float32), np.arange(out_h, dtype=np.float32))
@@ -202,13 +207,31 @@ def _warp(maps: dict, M: np.ndarray, out_h: int, out_w: int, yaw: float, pitch: 
     yi = Mf[1, 0] * u + Mf[1, 1] * v + Mf[1, 2]
     cy, h0 = FACE_CENTRE_Y, 0.2
     cps, sps, cth, sth = (np.float32(v) for v in (np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch)))
-    x, y = xi / cps, cy + (yi - cy) / cth
     hmap = maps["height"]
-    for _ in range(2):
-        mx, my = (x - X0) * res - 0.5, (y - Y0) * res - 0.5
-        hh = cv2.remap(hmap, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        x = (xi - (hh - h0) * sps) / cps
-        y = cy + (yi - cy - (hh - h0) * sth) / cth
+
+    def at(h):  # canonical point on the ray at height h
+        return (xi - (h - h0) * sps) / cps, cy + (yi - cy - (h - h0) * sth) / cth
+
+    def surface(x, y):
+        return cv2.remap(hmap, (x - X0) * res - 0.5, (y - Y0) * res - 0.5, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    top = float(hmap.max()) + 1e-3
+    hit = np.zeros((out_h, out_w), np.float32)   # height where the ray meets the surface
+    found = np.zeros((out_h, out_w), bool)
+    prev_h, prev_gap = np.float32(top), None
+    for k in range(1, steps + 1):
+        h = np.float32(top * (1 - k / steps))
+        gap = surface(*at(h)) - h                  # > 0: the ray is inside the head
+        new = (gap >= 0) & ~found
+        if prev_gap is None:
+            t = np.ones_like(gap)
+        else:                                      # linear refinement inside the step
+            t = np.clip(-prev_gap / np.maximum(gap - prev_gap, 1e-6), 0, 1)
+        hit[new] = (prev_h + (h - prev_h) * t)[new]
+        found |= new
+        prev_h, prev_gap = h, gap
+    x, y = at(hit)
     mx, my = (x - X0) * res - 0.5, (y - Y0) * res - 0.5
     out = [cv2.remap(p, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
            for p in maps["packs"]]
