@@ -66,8 +66,10 @@ def main(argv=None) -> int:
         s, threat, clean = bag_scores(path, args.data)
         r = alarm_rates(s[threat | clean], threat[threat | clean], FARS)
         top = np.sort(s[clean])[::-1]
-        rows[name] = {"model": path, **{f"tar@{f:g}": r[f"tar@far{f:g}"] for f in FARS},
-                      "auc": roc_auc(s[clean], s[threat]), "clean_10th_score": float(top[9]) if len(top) > 9 else None,
+        both = clean.any() and threat.any()
+        rows[name] = {"model": path, **{f"tar@{f:g}": r.get(f"tar@far{f:g}") for f in FARS},
+                      "auc": roc_auc(s[clean], s[threat]) if both else None,
+                      "clean_10th_score": float(top[9]) if len(top) > 9 else None,
                       "n_threat_bags": int(threat.sum()), "n_clean_bags": int(clean.sum())}
         curves[name] = (s[clean], s[threat])
     head = "| model | " + " | ".join(f"TAR @ {100 * f:g} % FA" for f in FARS) + " | ROC AUC | 10th clean score |"
@@ -77,8 +79,8 @@ def main(argv=None) -> int:
              "Command: `python benchmarks/baggage_alarms.py " + " ".join(sys.argv[1:] if argv is None else argv) + "`", "",
              head, "|" + "---|" * (len(FARS) + 3)]
     for name, r in rows.items():
-        lines.append(f"| {name} | " + " | ".join(f"{r[f'tar@{f:g}']:.3f}" for f in FARS)
-                     + f" | {r['auc']:.3f} | {r['clean_10th_score']:.3f} |")
+        cells = [r[f"tar@{f:g}"] for f in FARS] + [r["auc"], r["clean_10th_score"]]
+        lines.append(f"| {name} | " + " | ".join("-" if c is None else f"{c:.3f}" for c in cells) + " |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
