@@ -2,22 +2,12 @@
 (the full run trains models and belongs to benchmarks/, not to the timed suite)."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "baggage_ablation.py"
+from bench_scripts import load_benchmark
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("baggage_ablation", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("baggage_ablation")
 
 
 abl = _load()

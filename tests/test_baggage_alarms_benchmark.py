@@ -1,24 +1,15 @@
 """benchmarks/baggage_alarms.py: the ROC area, a tiny side-by-side run, bad arguments."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
+from bench_scripts import ROOT, load_benchmark
 from hypothesis import given, settings, strategies as st
-
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "baggage_alarms.py"
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("baggage_alarms", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("baggage_alarms")
 
 
 scores = st.lists(st.sampled_from([0.0, 0.1, 0.2, 0.5, 0.7, 0.9, 1.0]), min_size=1, max_size=30)
