@@ -34,19 +34,14 @@ def roc_auc(benign: np.ndarray, threat: np.ndarray) -> float:
 def bag_scores(model: str, data: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from inspect_cv import load
     from inspect_cv.cli.evaluate import load_datasets
-    from inspect_cv.evaluation.detection import image_scores
+    from inspect_cv.evaluation.detection import image_alarms
     from inspect_cv.io import read_image
     from inspect_cv.progress import progress
 
     det = load(model, device="cpu")
     ds = load_datasets([Path(d) for d in data], "auto", None)
-    alarm = list(det.alarm_classes) if det.alarm_classes is not None else list(det.classes)
     preds = [det.predict(read_image(ds.image_path(r)), conf=0.001) for r in progress(ds.images, desc=Path(model).name)]
-    scores = image_scores(preds, [i for i, n in enumerate(det.classes) if n in alarm])
-    gt = {ds.classes.index(n) for n in alarm if n in ds.classes}
-    threat = np.array([bool(set(r.labels.tolist()) & gt) for r in ds.images])
-    clean = np.array([len(r.labels) == 0 for r in ds.images])
-    return scores, threat, clean
+    return image_alarms(ds, preds, det.classes, det.alarm_classes)
 
 
 def main(argv=None) -> int:

@@ -155,6 +155,18 @@ def confusion_matrix(ds: DetectionDataset, preds: Sequence[Detections], class_ma
     return m
 
 
+def image_alarms(ds: DetectionDataset, preds: Sequence[Detections], model_classes: Sequence[str],
+                 alarm_classes: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per image: the highest alarm-class score, whether it holds an alarm-class object, and
+    whether it holds no object at all (``alarm_classes`` None: every model class alarms)."""
+    alarm_names = list(alarm_classes) if alarm_classes is not None else list(model_classes)
+    scores = image_scores(preds, [i for i, n in enumerate(model_classes) if n in alarm_names])
+    gt_alarm = {ds.classes.index(n) for n in alarm_names if n in ds.classes}
+    is_threat = np.array([bool(set(r.labels.tolist()) & gt_alarm) for r in ds.images], bool)
+    benign = np.array([len(r.labels) == 0 for r in ds.images], bool)
+    return scores, is_threat, benign
+
+
 def evaluate_detections(ds: DetectionDataset, preds: Sequence[Detections], model_classes: Sequence[str],
                         alarm_classes: Sequence[str] | None = None) -> DetectionMetrics:
     """Score predictions (model class names) against a dataset (its own class names)."""
@@ -162,12 +174,7 @@ def evaluate_detections(ds: DetectionDataset, preds: Sequence[Detections], model
         raise InputError(f"{len(preds)} predictions for {len(ds.images)} images")
     class_map = [ds.classes.index(n) if n in ds.classes else -1 for n in model_classes]
     map50, map5095, per_class, curves = coco_map(ds, preds, class_map)
-    alarm_names = list(alarm_classes) if alarm_classes is not None else list(model_classes)
-    alarm_idx = [i for i, n in enumerate(model_classes) if n in alarm_names]
-    scores = image_scores(preds, alarm_idx)
-    gt_alarm = {ds.classes.index(n) for n in alarm_names if n in ds.classes}
-    is_threat = np.array([bool(set(r.labels.tolist()) & gt_alarm) for r in ds.images])
-    benign = np.array([len(r.labels) == 0 for r in ds.images])
+    scores, is_threat, benign = image_alarms(ds, preds, model_classes, alarm_classes)
     use = is_threat | benign  # images with only non-alarm objects take no part in alarm rates
     curves["alarm"] = {"scores": scores.tolist(), "is_threat": is_threat.tolist(), "benign": benign.tolist()}
     curves["confusion"] = confusion_matrix(ds, preds, class_map).tolist()

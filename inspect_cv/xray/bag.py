@@ -21,7 +21,7 @@ import numpy as np
 
 from inspect_cv.errors import InputError
 from inspect_cv.xray.threats import (
-    THREAT_CLASSES, P, Part, bezier, circle, ellipse, pose_matrix, render_parts,
+    THREAT_CLASSES, P, Part, _arr, bezier, circle, ellipse, pose_matrix, render_parts,
     render_threat, rect, rotate, rrect, star, stroke,
 )
 
@@ -405,10 +405,6 @@ def _headphones(rng) -> list[Part]:
 # negatives that make a detector alarm on clean bags (toothed discs vs throwing stars,
 # cutlery and tools of a trade vs wrenches and knives, cards and clippers vs blades,
 # pistol-shaped appliances vs guns, strap hardware where zips cross the trolley rails).
-def _pts(points) -> np.ndarray:
-    return np.asarray(points, np.float64)
-
-
 def _cog(n: int, r_out: float, r_in: float, phase: float = 0.0) -> np.ndarray:
     """A gear outline with ``n`` trapezoidal teeth between radii ``r_in`` and ``r_out``."""
     pts = []
@@ -417,7 +413,7 @@ def _cog(n: int, r_out: float, r_in: float, phase: float = 0.0) -> np.ndarray:
         h = math.pi / n
         for da, r in ((-h, r_in), (-0.55 * h, r_in), (-0.3 * h, r_out), (0.3 * h, r_out), (0.55 * h, r_in)):
             pts.append((r * math.cos(a + da), r * math.sin(a + da)))
-    return _pts(pts)
+    return _arr(pts)
 
 
 def _toothed(rng) -> list[Part]:
@@ -482,7 +478,7 @@ def _strap_part(rng) -> list[Part]:
     mat = str(rng.choice(["steel", "aluminium", "brass"], p=[0.6, 0.25, 0.15]))
     if k == 0:  # D-ring of bent wire
         w, h, d = _u(rng, 20, 40), _u(rng, 15, 30), _u(rng, 2.5, 5)
-        outer = np.concatenate([_pts([(-w / 2, -h / 2), (-w / 2, h / 2)]), ellipse(-w / 2, 0, w, h / 2, math.pi / 2, -math.pi / 2, 20)])
+        outer = np.concatenate([_arr([(-w / 2, -h / 2), (-w / 2, h / 2)]), ellipse(-w / 2, 0, w, h / 2, math.pi / 2, -math.pi / 2, 20)])
         inner = outer * [(w - 2 * d) / w, (h - 2 * d) / h] + [d * 0.5, 0]
         return [P(mat, outer, d, "round", holes=[inner])]
     if k == 1:  # ladder-lock / slide buckle: a frame with one or two bars
@@ -494,7 +490,7 @@ def _strap_part(rng) -> list[Part]:
     if k == 2:  # snap hook: eye, body and a spring gate
         L, d = _u(rng, 45, 80), _u(rng, 4, 7)
         eye = circle(0, 0, d * 1.6)
-        body = stroke(np.concatenate([_pts([(0, 0), (L * 0.7, 0)]), ellipse(L * 0.7, d * 1.8, d * 1.8, d * 1.8, -math.pi / 2, math.pi / 2, 10)]), d * 1.4)
+        body = stroke(np.concatenate([_arr([(0, 0), (L * 0.7, 0)]), ellipse(L * 0.7, d * 1.8, d * 1.8, d * 1.8, -math.pi / 2, math.pi / 2, 10)]), d * 1.4)
         return [P(mat, [eye, body], d * 1.6, "round", holes=[circle(0, 0, d * 0.8)]),
                 P("steel", stroke([(L * 0.25, d * 1.5), (L * 0.7, d * 3.3)], 1.2), 1.2, "round")]
     # carabiner: a rounded loop of thick rod
@@ -627,7 +623,7 @@ def _office(rng) -> list[Part]:
     parts = []
     for _ in range(int(rng.integers(1, 6))):
         x, y, s = _u(rng, -30, 30), _u(rng, -30, 30), _u(rng, 15, 40)
-        parts.append(P("steel", _pts([(x, y), (x + s, y), (x + s * 0.8, y + s * 0.6), (x + s * 0.2, y + s * 0.6)]), _u(rng, 3, 6), "round"))
+        parts.append(P("steel", _arr([(x, y), (x + s, y), (x + s * 0.8, y + s * 0.6), (x + s * 0.2, y + s * 0.6)]), _u(rng, 3, 6), "round"))
         parts.append(P("steel", stroke([(x + s * 0.2, y + s * 0.5), (x + s * 0.1, y + s * 1.2), (x + s * 0.9, y + s * 1.2), (x + s * 0.8, y + s * 0.5)], 1.2), 1.2, "round"))
     return parts
 
@@ -670,6 +666,13 @@ def _shell(scene: BagScene, rng, poly_px: np.ndarray, kind: str) -> None:
     scene.bag_mask = cv2.erode((m > 127).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
 
 
+def _point_on_outline(rng, poly: np.ndarray) -> np.ndarray:
+    """A random point on a random edge of a closed polygon (pixels)."""
+    i = int(rng.integers(len(poly)))
+    j = (i + 1) % len(poly)
+    return poly[i] + (poly[j] - poly[i]) * rng.random()
+
+
 def _zips(scene: BagScene, rng, poly_px: np.ndarray) -> None:
     H, W = scene.shape
     pitch = scene.pixel_pitch_mm
@@ -694,10 +697,7 @@ def _zips(scene: BagScene, rng, poly_px: np.ndarray) -> None:
         scene.add({"polyethylene": t * 0.3}, 0, 0)
     # metal sliders and pulls (the small dense tabs seen on real scans)
     for _ in range(int(rng.integers(2, 7))):
-        p = paths[int(rng.integers(len(paths)))]
-        i = int(rng.integers(len(p)))
-        j = (i + 1) % len(p)
-        q = p[i] + (p[j] - p[i]) * rng.random()
+        q = _point_on_outline(rng, paths[int(rng.integers(len(paths)))])
         L = _u(rng, 18, 35)
         parts = [P("steel", rrect(-6, -5, 6, 5, 2), 6, "round"),
                  P("steel", rrect(4, -4, 4 + L, 4, 3), _u(rng, 1.5, 2.5), holes=[rrect(L - 4, -1.5, L, 1.5, 1.4)])]
@@ -708,9 +708,7 @@ def _outline_hardware(scene: BagScene, rng, poly_px: np.ndarray) -> None:
     """Strap rings, buckles and hooks on the bag's rim, where they overlap zips and rails."""
     c = poly_px.mean(0)
     for _ in range(int(rng.integers(0, 5))):
-        i = int(rng.integers(len(poly_px)))
-        j = (i + 1) % len(poly_px)
-        q = poly_px[i] + (poly_px[j] - poly_px[i]) * rng.random()
+        q = _point_on_outline(rng, poly_px)
         q = q + (c - q) * _u(rng, 0.0, 0.12)
         _place(scene, rng, _strap_part(rng), center=q, tilt_max=50)
 
