@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from inspect_cv.detection.boxes import batched_nms, box_iou, box_ios, nms
+from inspect_cv.detection.boxes import batched_nms, box_iou, box_ios, nms, overlap_groups
 from inspect_cv.detection.letterbox import letterbox
 
 
@@ -61,3 +61,26 @@ def test_letterbox_pads_with_value_and_keeps_grey():
     out, info = letterbox(img, (32, 32), pad_value=255)
     assert out.dtype == np.uint16 and out.shape == (32, 32)
     assert (out[8:] == 255).all() and (out[:8] == 0).all()
+
+
+@given(boxes_strategy(), st.floats(0.05, 0.95), st.integers(0, 2**31 - 1))
+def test_overlap_groups_partition_led_by_their_best_box(b, thr, seed):
+    scores = np.random.default_rng(seed).random(len(b)).astype(np.float32)
+    groups = overlap_groups(b, scores, thr)
+    flat = np.concatenate(groups)
+    assert sorted(flat.tolist()) == list(range(len(b)))          # each box in exactly one group
+    leaders = [int(g[0]) for g in groups]
+    assert all(scores[leaders[i]] >= scores[leaders[i + 1]] for i in range(len(leaders) - 1))
+    for g in groups:
+        assert scores[g[0]] == scores[g].max()
+        assert (box_iou(b[g[:1]], b[g[1:]]) >= thr - 1e-6).all()
+    # no leader overlaps an earlier leader enough to have joined its group
+    lb = b[leaders]
+    iou = np.triu(box_iou(lb, lb), 1)
+    assert (iou < thr + 1e-6).all()
+
+
+def test_overlap_groups_join_two_classes_on_one_object():
+    b = np.array([[10, 10, 100, 50], [12, 11, 98, 52], [200, 10, 260, 40]], np.float32)
+    groups = overlap_groups(b, np.array([0.3, 0.45, 0.9], np.float32), 0.6)
+    assert [g.tolist() for g in groups] == [[2], [1, 0]]

@@ -58,3 +58,24 @@ def batched_nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou: 
     span = float(boxes.max() - min(boxes.min(), 0.0)) + 1.0
     shifted = boxes + (np.asarray(labels, np.float32) * span)[:, None]
     return nms(shifted, scores, iou)
+
+
+def overlap_groups(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[np.ndarray]:
+    """Group boxes that cover one object whatever their labels: greedy, highest score first.
+
+    Each group is an index array led by its highest-scoring box and holding every box not yet
+    grouped whose IoU with the leader is at least ``iou``. Every index appears in exactly one
+    group; groups come in descending order of their leader's score. Used for display (one box,
+    one tag per object when a detector names an object twice), never to change results.
+    """
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    order = np.argsort(-np.asarray(scores, np.float32).reshape(-1), kind="stable")
+    groups: list[np.ndarray] = []
+    while order.size:
+        i = int(order[0])
+        overlaps = box_iou(boxes[i : i + 1], boxes[order])[0]
+        member = overlaps >= iou
+        member[0] = True  # a degenerate (zero-area) leader still forms its own group
+        groups.append(order[member].astype(np.int64))
+        order = order[~member]
+    return groups
