@@ -359,6 +359,23 @@ def test_cargo_mix_is_held_out():
     assert {synth.sample_dataset_scene(synth.scan_rng(5, i), other).cargo for i in range(12)} <= {"cartons", "grain"}
 
 
+def test_concealment_kinds_can_be_restricted():
+    """``concealments`` restricts the concealment kinds (a hard-case set); the default draws
+    exactly what every earlier data set drew (scan i of a seed unchanged)."""
+    only = synth.SynthOptions(empty_fraction=0.0, concealment_fraction=1.0, concealments=("firearms",)).check()
+    kinds = {synth.sample_dataset_scene(synth.scan_rng(7, i), only).concealment for i in range(20)}
+    assert kinds <= {"firearms", None} and "firearms" in kinds
+    default = synth.SynthOptions(empty_fraction=0.0, concealment_fraction=1.0).check()
+    explicit = synth.SynthOptions(empty_fraction=0.0, concealment_fraction=1.0,
+                                  concealments=tuple(CONCEALMENTS)).check()
+    a = [synth.sample_dataset_scene(synth.scan_rng(7, i), default).concealment for i in range(20)]
+    assert a == [synth.sample_dataset_scene(synth.scan_rng(7, i), explicit).concealment for i in range(20)]
+    assert len(set(a) - {None}) >= 3
+    for bad in (("guns",), (), "firearms"):
+        with pytest.raises(InputError, match="concealments"):
+            synth.SynthOptions(concealments=bad).check()
+
+
 def test_cli_cargo_option(tmp_path, capsys):
     from inspect_cv.cli.main import main
 
@@ -369,6 +386,8 @@ def test_cli_cargo_option(tmp_path, capsys):
     assert {im["cargo"] for im in coco["images"]} == {"timber"}
     assert main(["synth", "container", "--out", str(tmp_path / "d"), "--n", "1", "--cargo", "gold"]) == 1
     assert "cargo" in capsys.readouterr().err
+    assert main(["synth", "container", "--out", str(tmp_path / "e"), "--n", "1", "--concealments", "gold"]) == 1
+    assert "concealments" in capsys.readouterr().err
 
 
 def test_empty_indices_pick_empty_scenes():

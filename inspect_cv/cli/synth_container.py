@@ -3,7 +3,7 @@
     inspect-cv synth container --out DIR --n N --seed S [--length 20|40|mixed]
         [--empty-fraction F] [--no-truck] [--workers W] [--profile NAME]
         [--pixel-mm MM] [--false-manifest-fraction F] [--concealment-fraction F]
-        [--cargo CATEGORY,...]
+        [--cargo CATEGORY,...] [--concealments KIND,...]
 
 Writes 16-bit TIFF scans (high and low energy), COCO labels, per-scan manifests and
 truth (see datasets/container_scans.md). Prints one summary line.
@@ -42,6 +42,10 @@ def register(synth_subparsers) -> argparse.ArgumentParser:
                         "cartons,textiles,machinery,grain,tyres,timber,cigarettes); a subset holds "
                         "a cargo mix out of a training set; furniture, scrap_metal and "
                         "bottled_drinks are drawn only when named here (held-out test cargo)")
+    p.add_argument("--concealments", default=None,
+                   help="comma-separated concealment kinds to draw from (default all: "
+                        "drugs,firearms,vehicle,cigarettes,false_wall,false_floor), e.g. firearms "
+                        "for a hard-case training set")
     p.set_defaults(func=run)
     return p
 
@@ -65,6 +69,8 @@ def run(args) -> int:
     extra = {}
     if args.cargo is not None:
         extra["cargo"] = tuple(c.strip() for c in args.cargo.split(",") if c.strip())
+    if args.concealments is not None:
+        extra["concealments"] = tuple(c.strip() for c in args.concealments.split(",") if c.strip())
     coco = write_dataset(args.out, args.n, args.seed, progress=progress, workers=args.workers,
                          length=args.length, empty_fraction=args.empty_fraction,
                          with_truck=not args.no_truck,

@@ -334,7 +334,9 @@ class SynthOptions:
     ``false_manifest_fraction`` of deliberately wrong manifests;
     ``concealment_fraction`` of loaded scans with a concealment; ``cargo``: the cargo
     categories loaded containers are drawn from (default all but "empty"; a subset holds
-    a cargo mix out of a training set)."""
+    a cargo mix out of a training set); ``concealments``: the kinds a concealment is drawn
+    from (default all of :data:`CONCEALMENTS`; e.g. only "firearms" for a hard-case training
+    set: with the default the draws are those of earlier versions)."""
 
     length: str = "mixed"
     empty_fraction: float = 0.2
@@ -344,6 +346,7 @@ class SynthOptions:
     false_manifest_fraction: float = FALSE_MANIFEST_FRACTION
     concealment_fraction: float = CONCEALMENT_FRACTION
     cargo: tuple = CARGO_CATEGORIES[1:]
+    concealments: tuple = CONCEALMENTS
 
     def check(self) -> "SynthOptions":
         if str(self.length) not in ("20", "40", "mixed"):
@@ -358,6 +361,10 @@ class SynthOptions:
         if not self.cargo or bad or isinstance(self.cargo, str):
             raise InputError(f"cargo must be a non-empty list of {', '.join(known)}; "
                              f"got {self.cargo!r}")
+        bad = [c for c in self.concealments if c not in CONCEALMENTS]
+        if not self.concealments or bad or isinstance(self.concealments, str):
+            raise InputError(f"concealments must be a non-empty list of {', '.join(CONCEALMENTS)}; "
+                             f"got {self.concealments!r}")
         return self
 
 
@@ -376,7 +383,7 @@ def sample_dataset_scene(rng: np.random.Generator, opts: SynthOptions) -> Contai
     single = bool(rng.random() < SINGLE_ITEM_FRACTION)
     conc = None
     if not single and rng.random() < opts.concealment_fraction:
-        conc = str(rng.choice(CONCEALMENTS))
+        conc = str(rng.choice(list(opts.concealments)))
     return sample_scene(rng, length, cargo=cargo, concealment=conc,
                         with_truck=opts.with_truck, single=single)
 
