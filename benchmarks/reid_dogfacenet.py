@@ -14,29 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
+import sys
 from pathlib import Path
 
 import numpy as np
 
-
-def latency_ms(path: Path, size: int, threads: int, runs: int = 200, warmup: int = 20) -> dict:
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    x = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
-    for _ in range(warmup):
-        sess.run(None, {"images": x})
-    ts = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        sess.run(None, {"images": x})
-        ts.append((time.perf_counter() - t) * 1000)
-    return {"median_ms": float(np.median(ts)), "p90_ms": float(np.percentile(ts, 90)),
-            "min_ms": float(np.min(ts)), "threads": threads, "runs": runs}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from embed_latency import latency_ms  # noqa: E402  (benchmarks/ is a folder of scripts)
 
 
 def main(argv=None) -> int:
