@@ -274,6 +274,55 @@ def test_train_export_load_resume(toy, tmp_path):
     np.testing.assert_allclose(ort_emb, torch_emb, atol=1e-4)
 
 
+def test_fine_tune_from_a_shipped_onnx_or_a_checkpoint(toy, tmp_path):
+    """model.init: an exported embedder's weights come back from the graph (same embeddings as
+    the run that made it, also after the batch norms are refit) or from a checkpoint; a run
+    starts from either; bad inits are one-line config errors."""
+    from inspect_cv.errors import ModelError
+    from inspect_cv.train.from_onnx import embedder_from_onnx, refit_batchnorm
+    from inspect_cv.train.reid.data import ReidDataset
+    from inspect_cv.train.reid.engine import (embed_dataset, init_embedder, load_checkpoint,
+                                              model_from_checkpoint, train_reid)
+    from inspect_cv.train.reid.export import export_checkpoint
+    from inspect_cv.train.reid.model import create_embedder
+
+    res = train_reid(_cfg(toy, tmp_path / "a", 1))
+    onnx_path = tmp_path / "toy-reid.onnx"
+    export_checkpoint(res.best_checkpoint, onnx_path)
+    ref = model_from_checkpoint(load_checkpoint(res.best_checkpoint))
+    data = ReidDataset(read_identity_folder(toy), 64, None)
+    want = embed_dataset(ref, data, 8)
+
+    fresh = create_embedder("mobilenet_v2_tiny", 32, False, "gem", 0.0, 64)
+    before = embed_dataset(fresh, data, 8)
+    assert not np.allclose(before, want, atol=1e-2)
+    info = embedder_from_onnx(onnx_path, fresh, "mobilenet_v2_tiny")
+    assert info["input_size"] == (64, 64)
+    np.testing.assert_allclose(embed_dataset(fresh, data, 8), want, atol=1e-4)
+    assert abs(fresh.pool.p.item() - ref.pool.p.item()) < 1e-6
+    images = torch.stack([data[i][0] for i in range(8)])
+    refit_batchnorm(fresh, [images[:4], images[4:]])
+    np.testing.assert_allclose(embed_dataset(fresh, data, 8), want, atol=1e-3)
+
+    from_ck = create_embedder("mobilenet_v2_tiny", 32, False, "gem", 0.0, 64)
+    init_embedder(from_ck, str(res.best_checkpoint), "mobilenet_v2_tiny", [])
+    np.testing.assert_allclose(embed_dataset(from_ck, data, 8), want, atol=1e-5)
+
+    # a run that starts from the ONNX file (the recipe path for a model shipped without checkpoint)
+    res2 = train_reid(_cfg(toy, tmp_path / "b", 1, [f"model.init={onnx_path}"]))
+    assert res2.best_checkpoint.is_file() and np.isfinite(res2.history[0]["train_loss"])
+
+    wrong = create_embedder("mobilenet_v2_tiny", 16, False, "gem", 0.0, 64)
+    with pytest.raises(ConfigError, match="dim"):
+        init_embedder(wrong, str(res.best_checkpoint), "mobilenet_v2_tiny", [])
+    with pytest.raises(ModelError, match="linear layer"):
+        embedder_from_onnx(onnx_path, wrong, "mobilenet_v2_tiny")
+    with pytest.raises(ConfigError, match="no such file"):
+        init_embedder(wrong, str(tmp_path / "missing.onnx"), "mobilenet_v2_tiny", [])
+    with pytest.raises(ConfigError, match="model.init"):
+        _cfg(toy, tmp_path / "c", 1, ["model.init=weights.bin"])
+
+
 def test_parity_check_fails_loudly(tmp_path):
     from inspect_cv.errors import ModelError
     from inspect_cv.train.reid.export import export_embedder, parity_check

@@ -34,7 +34,6 @@ from .engine import evaluate, train_one_epoch
 from .model import create_model
 from .postprocess import PostProcessor
 
-ONNX_INIT_BN_BATCHES = 8  # training batches that give a model recovered from ONNX its batch-norm statistics
 
 
 @dataclass
@@ -186,7 +185,7 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult
     if mcfg.get("init") and not (cfg["resume"] and (Path(cfg["output_dir"]) / str(cfg["name"]) / "last.pt").is_file()):
         from_onnx = str(mcfg["init"]).lower().endswith(".onnx")
         if from_onnx:  # a shipped model without its checkpoint: weights recovered from the graph
-            from .from_onnx import checkpoint_from_onnx, refit_batchnorm
+            from .from_onnx import REFIT_BATCHES, checkpoint_from_onnx, refit_batchnorm
             init = checkpoint_from_onnx(mcfg["init"])
         else:
             init = load_checkpoint(mcfg["init"])
@@ -195,7 +194,7 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> TrainResult
                               f"for {mcfg['name']!r}: set model.name to match")
         init_from_checkpoint(model, init, classes)
         if from_onnx:  # folded batch norms: give them the statistics of this data (eval function unchanged)
-            refit_batchnorm(model, (images for images, _ in islice(iter(loader), ONNX_INIT_BN_BATCHES)))
+            refit_batchnorm(model, (images for images, _ in islice(iter(loader), REFIT_BATCHES)))
     model = model.to(device)
     criterion = DetectionCriterion(len(classes), **cfg["loss"])
     post = PostProcessor(cfg["eval"]["conf"], cfg["eval"]["iou"], cfg["eval"]["max_per_class"])

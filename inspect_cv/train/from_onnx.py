@@ -1,4 +1,4 @@
-"""Torch weights back from an exported detector, so a model shipped only as ONNX can be fine-tuned.
+"""Torch weights back from an exported detector or embedder, so a model shipped only as ONNX can be fine-tuned.
 
 Export folds every batch norm into the convolution before it, so the ONNX file holds one
 weight (and bias) per convolution. :func:`checkpoint_from_onnx` rebuilds the card's model,
@@ -21,7 +21,9 @@ from torch import nn
 
 from inspect_cv.errors import ModelError
 
-__all__ = ["checkpoint_from_onnx", "refit_batchnorm"]
+__all__ = ["checkpoint_from_onnx", "embedder_from_onnx", "refit_batchnorm", "REFIT_BATCHES"]
+
+REFIT_BATCHES = 8  # training batches that give a model recovered from ONNX its batch-norm statistics
 
 
 def _conv_bn_pairs(model: nn.Module) -> dict[nn.Conv2d, nn.BatchNorm2d]:
@@ -49,18 +51,11 @@ def _execution_order(model: nn.Module, size: tuple[int, int]) -> list[nn.Conv2d]
     return order
 
 
-def checkpoint_from_onnx(path: str | Path) -> dict:
-    """A checkpoint dict (``model``, ``classes``, ``model_name``, ``source``) from a detector ONNX file.
-
-    The file must be an inspect-cv export (card with the model name). Raises
-    :class:`ModelError` when the graph does not match the named model.
-    """
+def _read_graph(path: str | Path):
+    """(proto, card, initialisers by name; names reached through ``Identity`` included)."""
     import onnx
-    from onnx import numpy_helper
 
     from inspect_cv.runtime.card import ModelCard
-
-    from .model import create_model
 
     p = Path(path)
     if not p.is_file():
@@ -69,24 +64,26 @@ def checkpoint_from_onnx(path: str | Path) -> dict:
         proto = onnx.load(str(p))
     except Exception as e:  # noqa: BLE001 - protobuf raises several types for a bad file
         raise ModelError(f"{p}: not a readable ONNX file ({e.__class__.__name__})") from None
-    meta = {m.key: m.value for m in proto.metadata_props}
-    card = ModelCard.from_metadata(meta, source=str(p))
-    name = (card.training_data or {}).get("model") if isinstance(card.training_data, dict) else None
-    if card.task != "detect" or not name:
-        raise ModelError(f"{p}: not an inspect-cv detector export (its card names no training model)")
-    model = create_model(name, len(card.classes), pretrained=False).eval()
-    size = (int(card.input_size[0]), int(card.input_size[1]))
-    order = _execution_order(model, size)
+    card = ModelCard.from_metadata({m.key: m.value for m in proto.metadata_props}, source=str(p))
     inits = {t.name: t for t in proto.graph.initializer}
     for n in proto.graph.node:  # a weight used twice reaches its second use through Identity
         if n.op_type == "Identity" and n.input[0] in inits:
             inits[n.output[0]] = inits[n.input[0]]
+    return proto, card, inits
+
+
+def _copy_convs(p: Path, proto, inits: dict, model: nn.Module, name: str, size: tuple[int, int]) -> list:
+    """Copy the graph's (batch-norm folded) convolution weights into ``model`` in execution order;
+    each batch norm right after a convolution becomes the identity plus the folded bias.
+    Returns the (module, node) pairs."""
+    from onnx import numpy_helper
+
+    order = _execution_order(model, size)
     nodes = [n for n in proto.graph.node if n.op_type == "Conv"]
     if len(nodes) != len(order):
         raise ModelError(f"{p}: the graph has {len(nodes)} convolutions, model {name!r} runs {len(order)}")
     pairs = _conv_bn_pairs(model)
     seen: dict[nn.Conv2d, torch.Tensor] = {}
-    reg_outputs = []
     with torch.no_grad():
         for mod, node in zip(order, nodes):
             if node.input[1] not in inits:
@@ -97,8 +94,6 @@ def checkpoint_from_onnx(path: str | Path) -> dict:
             if w.shape != mod.weight.shape:
                 raise ModelError(f"{p}: convolution {node.name} has weights {tuple(w.shape)}, model {name!r} "
                                  f"expects {tuple(mod.weight.shape)} there")
-            if mod is model.head.reg:
-                reg_outputs.append(node.output[0])
             if mod in seen:  # a shared module (the head runs once per level): same weights each time
                 if not torch.allclose(seen[mod], w, atol=1e-6):
                     raise ModelError(f"{p}: a shared convolution differs between its uses")
@@ -113,6 +108,29 @@ def checkpoint_from_onnx(path: str | Path) -> dict:
                 bn.running_var.fill_(1.0 - bn.eps)
             elif mod.bias is not None:
                 mod.bias.copy_(b)
+    return list(zip(order, nodes))
+
+
+def checkpoint_from_onnx(path: str | Path) -> dict:
+    """A checkpoint dict (``model``, ``classes``, ``model_name``, ``source``) from a detector ONNX file.
+
+    The file must be an inspect-cv export (card with the model name). Raises
+    :class:`ModelError` when the graph does not match the named model.
+    """
+    from onnx import numpy_helper
+
+    from .model import create_model
+
+    p = Path(path)
+    proto, card, inits = _read_graph(p)
+    name = (card.training_data or {}).get("model") if isinstance(card.training_data, dict) else None
+    if card.task != "detect" or not name:
+        raise ModelError(f"{p}: not an inspect-cv detector export (its card names no training model)")
+    model = create_model(name, len(card.classes), pretrained=False).eval()
+    size = (int(card.input_size[0]), int(card.input_size[1]))
+    pairs = _copy_convs(p, proto, inits, model, name, size)
+    reg_outputs = [node.output[0] for mod, node in pairs if mod is model.head.reg]
+    with torch.no_grad():
         # the per-level scales of the distance branch: Mul(reg_conv_output, scalar)
         scales = []
         for out in reg_outputs:
@@ -126,6 +144,62 @@ def checkpoint_from_onnx(path: str | Path) -> dict:
         model.head.scales.copy_(torch.tensor(scales))
     return {"model": {k: v.clone() for k, v in model.state_dict().items()}, "classes": list(card.classes),
             "model_name": name, "source": "onnx", "card_version": card.version}
+
+
+def embedder_from_onnx(path: str | Path, model: nn.Module, name: str) -> dict:
+    """Load the weights of an exported embedder (``inspect-cv train reid``'s ONNX) into ``model``,
+    an :class:`~inspect_cv.train.reid.model.EmbeddingNet` built by the config (backbone ``name``).
+
+    The trunk's convolutions come back as in :func:`checkpoint_from_onnx` (batch norms folded:
+    refit them with :func:`refit_batchnorm` before training); GeM's ``p``, the linear layer and
+    the BN-neck are stored as they were. Returns ``{"card_version", "input_size"}``. Raises
+    :class:`ModelError` when the file is not an embedder export or does not match the model.
+    """
+    from onnx import numpy_helper
+
+    p = Path(path)
+    proto, card, inits = _read_graph(p)
+    if card.task != "embed":
+        raise ModelError(f"{p}: not an embedder (card task {card.task!r})")
+    size = (int(card.input_size[0]), int(card.input_size[1]))
+    model.eval()
+    _copy_convs(p, proto, inits, model, name, size)
+    nodes = list(proto.graph.node)
+    producer = {o: n for n in nodes for o in n.output}
+
+    def array(name_: str):
+        return torch.from_numpy(numpy_helper.to_array(inits[name_]).copy())
+
+    with torch.no_grad():
+        if hasattr(model.pool, "p"):  # GeM: Pow(features, Clip(p, 1)) is the first Pow after the trunk
+            pw = next((n for n in nodes if n.op_type == "Pow"), None)
+            src = pw.input[1] if pw is not None else ""
+            while src in producer and src not in inits and producer[src].op_type in ("Clip", "Max", "Identity"):
+                src = producer[src].input[0]
+            if src not in inits:
+                raise ModelError(f"{p}: the model pools with GeM, the graph holds no GeM exponent")
+            model.pool.p.copy_(array(src).reshape(()))
+        mm = [n for n in nodes if n.op_type in ("MatMul", "Gemm") and any(i in inits for i in n.input[1:2])]
+        bn = [n for n in nodes if n.op_type == "BatchNormalization"]
+        if len(mm) != 1 or len(bn) != 1:
+            raise ModelError(f"{p}: expected one linear layer and one BN-neck after the trunk, "
+                             f"found {len(mm)} and {len(bn)}")
+        w = array(mm[0].input[1])
+        if mm[0].op_type == "MatMul":
+            w = w.t()
+        elif not any(a.name == "transB" and a.i == 1 for a in mm[0].attribute):
+            w = w.t()
+        if w.shape != model.fc.weight.shape:
+            raise ModelError(f"{p}: linear layer {tuple(w.shape)}, model {name!r} expects {tuple(model.fc.weight.shape)}")
+        model.fc.weight.copy_(w)
+        for attr, src in zip(("weight", "bias", "running_mean", "running_var"), bn[0].input[1:5]):
+            if src not in inits:
+                raise ModelError(f"{p}: the BN-neck's {attr} is not stored in the graph")
+            getattr(model.neck, attr).copy_(array(src))
+        eps = next((a.f for a in bn[0].attribute if a.name == "epsilon"), None)
+        if eps is not None:
+            model.neck.eps = float(eps)
+    return {"card_version": card.version, "input_size": size}
 
 
 def refit_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> int:

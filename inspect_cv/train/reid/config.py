@@ -18,7 +18,8 @@ DEFAULTS: dict[str, Any] = {
     "output_dir": "runs/reid",  # the run folder is output_dir/name
     "seed": 0,
     "device": "auto",  # auto | cpu | cuda
-    "model": {"name": "mobilenet_v2", "dim": 128, "pretrained": True, "pool": "gem", "dropout": 0.0},
+    "model": {"name": "mobilenet_v2", "dim": 128, "pretrained": True, "pool": "gem", "dropout": 0.0,
+              "init": None},  # init: an exported embedder (.onnx) or a run's checkpoint (.pt) to start from
     "data": {
         "train": None,  # folder: <identity>/<image>
         "val": None,  # folder (identity-disjoint from train) or null
@@ -63,6 +64,10 @@ def validate(cfg: dict) -> dict:
         raise ConfigError(f"model.name must be one of {', '.join(MODEL_NAMES)}, got {m['name']!r}")
     if not isinstance(m["dim"], int) or m["dim"] < 2:
         raise ConfigError(f"model.dim must be an integer >= 2, got {m['dim']!r}")
+    init = m.get("init")
+    if init is not None and (not isinstance(init, str) or not init.lower().endswith((".onnx", ".pt"))):
+        raise ConfigError(f"model.init must be the path of an exported embedder (.onnx) or of a checkpoint (.pt), "
+                          f"got {init!r}")
     if m["pool"] not in ("gem", "avg"):
         raise ConfigError(f"model.pool must be 'gem' or 'avg', got {m['pool']!r}")
     for key in ("p", "k"):

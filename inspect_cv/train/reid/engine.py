@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from itertools import islice
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -155,6 +156,31 @@ def model_from_checkpoint(ckpt: dict, use_ema: bool = True) -> EmbeddingNet:
     return model.eval()
 
 
+def init_embedder(model: EmbeddingNet, init: str, name: str, loader) -> None:
+    """Start ``model`` from ``init``: an exported embedder (``.onnx``: weights read back from the
+    graph, batch norms refit on a few training batches without changing what it computes) or a
+    checkpoint of ``inspect-cv train reid`` (``.pt``: its EMA weights when present). The loss head
+    (ArcFace class centres) starts afresh: the identities need not be the same."""
+    if not Path(init).is_file():
+        raise ConfigError(f"model.init: no such file {init}")
+    if init.lower().endswith(".onnx"):
+        from ..from_onnx import REFIT_BATCHES, embedder_from_onnx, refit_batchnorm
+
+        embedder_from_onnx(init, model, name)
+        refit_batchnorm(model, (images for images, _ in islice(iter(loader), REFIT_BATCHES)))
+        return
+    ck = load_checkpoint(init)
+    m = ck.get("config", {}).get("model", {}) if isinstance(ck, dict) else {}
+    if m.get("name") not in (None, name) or int(m.get("dim", model.dim)) != model.dim:
+        raise ConfigError(f"model.init {init} holds a {m.get('name')!r} embedder of dim {m.get('dim')}, the config "
+                          f"asks for {name!r} of dim {model.dim}: set model.name / model.dim to match")
+    state = ck["ema"]["module"] if ck.get("ema") else ck["model"]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise ConfigError(f"model.init {init}: weights do not fit the configured model ({str(e).splitlines()[0]})") from None
+
+
 def _load_data(cfg: dict, train_data: IdentitySet | None, val_data: IdentitySet | None):
     d = cfg["data"]
     if train_data is None:
@@ -198,8 +224,13 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> ReidTrainRe
         val_set = ReidDataset(val_data, size, None, bool(dcfg["cache"])).preload(progress)
 
     device = select_device(cfg["device"], rank)
-    model = create_embedder(mcfg["name"], int(mcfg["dim"]), bool(mcfg["pretrained"]), mcfg["pool"],
-                            float(mcfg["dropout"]), size).to(device)
+    model = create_embedder(mcfg["name"], int(mcfg["dim"]), bool(mcfg["pretrained"]) and not mcfg.get("init"),
+                            mcfg["pool"], float(mcfg["dropout"]), size)
+    run_dir = Path(cfg["output_dir"]) / str(cfg["name"])
+    last, best = run_dir / "last.pt", run_dir / "best.pt"
+    if mcfg.get("init") and not (cfg["resume"] and last.is_file()):
+        init_embedder(model, str(mcfg["init"]), mcfg["name"], loader)
+    model = model.to(device)
     criterion = build_criterion(cfg["loss"], train_data.num_identities, int(mcfg["dim"])).to(device)
     module: nn.Module = _TrainModule(model, criterion)
     if world > 1:
@@ -213,8 +244,6 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> ReidTrainRe
     warmup = min(int(tcfg["warmup_iters"]), max(1, total // 3))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total, warmup, float(tcfg["min_lr_ratio"])))
 
-    run_dir = Path(cfg["output_dir"]) / str(cfg["name"])
-    last, best = run_dir / "last.pt", run_dir / "best.pt"
     start_epoch, best_metric, best_epoch, history = 0, -1.0, -1, []
     if cfg["resume"] and last.is_file():
         start_epoch, best_metric, best_epoch, history = restore(last, model, optimizer, scheduler, ema,
