@@ -125,6 +125,26 @@ def test_demo_runs_the_shipped_models(tmp_path, capsys, monkeypatch):
     assert "EMPTY" in ctr["synthetic_20ft_3_empty"] and ctr["synthetic_20ft_3_empty"].rstrip().endswith("consistent")
 
 
+def test_demo_goes_on_when_an_enrolment_photo_is_rejected(tmp_path, capsys, monkeypatch):
+    from inspect_cv.errors import PhotoRejectedError
+    from inspect_cv.reid.gallery import Gallery
+
+    real = Gallery.enroll
+
+    def enroll(self, horse_id, photos=(), **kw):
+        if horse_id == "horse2":
+            raise PhotoRejectedError("face crop is 46x82 px", "too_small", "synthetic_horse2_enrol.jpg")
+        return real(self, horse_id, photos, **kw)
+
+    monkeypatch.setattr(Gallery, "enroll", enroll)
+    monkeypatch.delenv("INSPECT_CV_MODELS", raising=False)
+    code, out, _ = run_cli(capsys, "demo", "--out", tmp_path)
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("synthetic_horse")}
+    assert len(rows) == 4 and "not enrolled" in rows["synthetic_horse2_check.jpg"]
+    assert "too_small" in rows["synthetic_horse2_check.jpg"]
+
+
 def _coco_set(root: Path, n: int, with_red: bool) -> Path:
     (root / "images").mkdir(parents=True)
     images, anns = [], []
