@@ -294,6 +294,14 @@ def test_face_detector_crops_or_reports_no_face(grid_model, rng):
     assert box == pytest.approx([64, 32, 80, 48], abs=1) and crop.shape[:2] == (16, 16) and score > 0.5
     with pytest.raises(PhotoRejectedError, match="too_small"):
         check_photo(scene, det, QualityConfig(min_size=48))
+    # a tall face box gives a square crop around it (the embedder's input is square)
+    scene[32:48, 64:80] = 255
+    scene[30:70, 60:76] = (255, 0, 0)
+    crop, box, _ = locate_face(scene, det, square=1.5)
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    assert abs(crop.shape[0] - crop.shape[1]) <= 2 and crop.shape[0] == pytest.approx(1.5 * max(bw, bh), abs=2)
+    crop, report = check_photo(scene, det, QualityConfig(min_size=8), gate=False)
+    assert abs(crop.shape[0] - crop.shape[1]) <= 2       # the default is the square crop
 
 
 # --- durability and concurrency -------------------------------------------------------------
