@@ -26,11 +26,9 @@ import numpy as np
 
 def crop_box(image: np.ndarray, box, margin: float) -> np.ndarray:
     """``image`` cut at ``box`` (x1, y1, x2, y2) grown by ``margin`` of its size on each side."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    h, w = image.shape[:2]
-    mx, my = (x2 - x1) * margin, (y2 - y1) * margin
-    c = [max(0, int(x1 - mx)), max(0, int(y1 - my)), min(w, int(np.ceil(x2 + mx))), min(h, int(np.ceil(y2 + my)))]
-    return image[c[1]:c[3], c[0]:c[2]]
+    from inspect_cv.reid.quality import crop_face_box
+
+    return crop_face_box(image, box, margin)
 
 
 def main(argv=None) -> int:

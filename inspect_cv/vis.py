@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .detection.boxes import overlap_groups
+from .detection.boxes import box_iou, overlap_groups
 from .detection.core import Detections
 from .runtime.preprocess import to_model_rgb
 
@@ -33,7 +33,7 @@ def tag_text(named_scores: list[tuple[str, float]]) -> str:
 
 
 def _hits(r: tuple[int, int, int, int], placed: list[tuple[int, int, int, int]]) -> bool:
-    return any(r[0] < q[2] and q[0] < r[2] and r[1] < q[3] and q[1] < r[3] for q in placed)
+    return bool(placed) and bool((box_iou(np.asarray([r]), np.asarray(placed)) > 0).any())
 
 
 def place_tag(box: tuple[int, int, int, int], size: tuple[int, int], canvas: tuple[int, int],
@@ -93,9 +93,10 @@ def draw_detections(image: np.ndarray, det: Detections, alarm: bool | None = Non
         cv2.rectangle(canvas, p1, p2, colour, thick, cv2.LINE_AA)
         text = tag_text([(names[int(i)], float(det.scores[int(i)])) for i in group])
         (tw, th), base = cv2.getTextSize(text, font, fs, max(1, thick // 2))
-        tx, ty = place_tag((p1[0], p1[1], p2[0], p2[1]), (tw + 4, th + base + base // 2), (h, w), placed)
-        placed.append((tx, ty, tx + tw + 4, ty + th + base + base // 2))
-        cv2.rectangle(canvas, (tx, ty), (tx + tw + 4, ty + th + base + base // 2), (20, 20, 20), -1)
+        tag_w, tag_h = tw + 4, th + base + base // 2
+        tx, ty = place_tag((p1[0], p1[1], p2[0], p2[1]), (tag_w, tag_h), (h, w), placed)
+        placed.append((tx, ty, tx + tag_w, ty + tag_h))
+        cv2.rectangle(canvas, (tx, ty), (tx + tag_w, ty + tag_h), (20, 20, 20), -1)
         cv2.putText(canvas, text, (tx + 2, ty + th), font, fs, colour, max(1, thick // 2), cv2.LINE_AA)
     if alarm is not None or title:
         bh = int(th_banner := max(24, round(34 * fs)))

@@ -116,6 +116,7 @@ def demo_horse(out: Path, device: str) -> bool:
     from .. import load
     from ..errors import InspectCVError, ModelNotFoundError
     from ..reid.gallery import Gallery
+
     folder = SAMPLES / "horse"
     enrol = sorted(folder.glob("*_enrol.jpg"))
     print(f"\n== horse-face re-identification: {len(enrol)} bundled synthetic horses ==")
@@ -124,15 +125,14 @@ def demo_horse(out: Path, device: str) -> bool:
     except ModelNotFoundError:
         print("the 'horse-reid' model is not shipped yet: nothing to run (no result is made up)")
         return False
-    # The bundled photos are face crops, as the embedder's test set is: no face detector (the
-    # horse-face detector is for full photos; run on a crop it boxes part of the face).
-    face = None
     print(f"model: horse-reid v{model.card.version}: {model.card.description}")
     print(f"face detector: none (the photos are face crops, as with `inspect-cv horse ... --face-model none`); "
           f"true identities: {folder / 'truth.json'}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        gallery = Gallery(Path(tmp) / "demo.db", model=model, detector=face)
+        # The bundled photos are face crops, as the embedder's test set is: no face detector (the
+        # horse-face detector is for full photos; run on a crop it boxes part of the face).
+        gallery = Gallery(Path(tmp) / "demo.db", model=model, detector=None)
         try:
             rejected = {}
             for f in enrol:

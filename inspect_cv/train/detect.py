@@ -35,7 +35,6 @@ from .model import create_model
 from .postprocess import PostProcessor
 
 
-
 @dataclass
 class TrainResult:
     run_dir: Path
