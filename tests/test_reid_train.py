@@ -362,3 +362,96 @@ def test_baseline_embeddings(toy):
     assert e.shape == (24, 1280)
     np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
     assert evaluate_embeddings(e, data.labels).rank1 > 0.5  # ImageNet features separate coloured patterns
+
+
+# -- weight-space ensembles (WiSE-FT) -------------------------------------------------------------
+def _states(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    trained = {"w": torch.randn(3, 4, generator=g), "bn.num_batches_tracked": torch.tensor(7)}
+    start = {"w": torch.randn(3, 4, generator=g), "bn.num_batches_tracked": torch.tensor(2)}
+    return trained, start
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.25, 0.5, 1.0])
+def test_mix_states_is_linear_and_keeps_counters(alpha):
+    from inspect_cv.train.reid.wise import mix_states
+
+    trained, start = _states()
+    out = mix_states(trained, start, alpha)
+    torch.testing.assert_close(out["w"], start["w"] + alpha * (trained["w"] - start["w"]))
+    assert int(out["bn.num_batches_tracked"]) == 7
+    if alpha == 1.0:
+        torch.testing.assert_close(out["w"], trained["w"])
+
+
+def test_mix_states_refuses_what_does_not_fit():
+    from inspect_cv.train.reid.wise import mix_states
+
+    trained, start = _states()
+    with pytest.raises(ConfigError, match="alpha"):
+        mix_states(trained, start, 1.5)
+    with pytest.raises(ConfigError, match="keys"):
+        mix_states(trained, {"w": start["w"]}, 0.5)
+    with pytest.raises(ConfigError, match="w: "):
+        mix_states(trained, {**start, "w": torch.zeros(4, 3)}, 0.5)
+
+
+def test_wise_sweep_picks_the_best_alpha_and_leaves_the_model_there():
+    from inspect_cv.train.reid.wise import wise_sweep
+
+    model = torch.nn.Module()
+    model.backbone = torch.nn.Linear(2, 1, bias=False)
+    start = {"weight": torch.zeros(1, 2)}
+    with torch.no_grad():
+        model.backbone.weight.fill_(1.0)
+    # score peaks where the weights are 0.4 (alpha 0.4); 0.3 and 0.5 tie below it
+    def score(m):
+        return {"mAP": -abs(m.backbone.weight[0, 0].item() - 0.4)}
+    alpha, rows = wise_sweep(model, start, [1.0, 0.5, 0.4, 0.3, 0.0], score)
+    assert alpha == pytest.approx(0.4) and [r["alpha"] for r in rows] == [1.0, 0.5, 0.4, 0.3, 0.0]
+    torch.testing.assert_close(model.backbone.weight, torch.full((1, 2), 0.4))
+    alpha, _ = wise_sweep(model, {"weight": torch.zeros(1, 2)}, [1.0, 0.5], lambda m: {"mAP": 0.0})
+    assert alpha == 1.0  # a tie keeps the weights closer to the trained ones
+
+
+def test_train_with_wise_mixture_end_to_end(toy, tmp_path):
+    """wise.alphas: the run keeps its start trunk, sweeps the mixtures on validation, writes wise.pt
+    (exported in best.pt's place, card metrics from the chosen row); a run begun before start.pt
+    existed rebuilds the same start; bad settings are config errors."""
+    from inspect_cv.train.reid.engine import load_checkpoint, model_from_checkpoint, train_reid
+    from inspect_cv.train.reid.export import export_checkpoint
+    from inspect_cv.train.reid.wise import mix_states
+
+    base = train_reid(_cfg(toy, tmp_path / "a", 1))
+    init = model_from_checkpoint(load_checkpoint(base.best_checkpoint))
+    extra = [f"model.init={base.best_checkpoint}", "wise.alphas=[1.0,0.5,0.0]"]
+    res = train_reid(_cfg(toy, tmp_path / "b", 1, extra))
+    run = res.run_dir
+    assert res.best_checkpoint == run / "wise.pt"
+    start = load_checkpoint(run / "start.pt")["backbone"]
+    for k, v in init.backbone.state_dict().items():
+        torch.testing.assert_close(start[k], v)
+    sweep = json.loads((run / "wise.json").read_text())
+    assert [r["alpha"] for r in sweep["rows"]] == [1.0, 0.5, 0.0]
+    assert sweep["alpha"] == max(sweep["rows"], key=lambda r: (r["mAP"], r["alpha"]))["alpha"]
+    best = model_from_checkpoint(load_checkpoint(run / "best.pt"))
+    mixed = model_from_checkpoint(load_checkpoint(res.best_checkpoint))
+    want = mix_states(best.backbone.state_dict(), start, sweep["alpha"])
+    for k, v in mixed.backbone.state_dict().items():
+        torch.testing.assert_close(v, want[k])
+    torch.testing.assert_close(mixed.fc.weight, best.fc.weight)  # the head stays as trained
+
+    out = export_checkpoint(res.best_checkpoint, tmp_path / "wise.onnx")
+    chosen = next(r for r in sweep["rows"] if r["alpha"] == sweep["alpha"])
+    assert out.card.metrics["val_mAP"] == pytest.approx(chosen["mAP"])
+    assert out.card.training_data["wise"]["alpha"] == sweep["alpha"] and out.max_abs_diff <= 1e-4
+
+    # re-running the finished run repeats only the sweep; without start.pt the start is rebuilt
+    (run / "start.pt").unlink()
+    res2 = train_reid(_cfg(toy, tmp_path / "b", 1, extra))
+    assert len(res2.history) == 1 and json.loads((run / "wise.json").read_text()) == sweep
+
+    for bad in (["wise.alphas=[1.5]"], ["wise.alphas=0.5"], ["wise.alphas=[0.5]", "data.val_fraction=0"],
+                ["wise.alphas=[0.5]"]):  # the last: tiny model, no pretrained weights and no init
+        with pytest.raises(ConfigError, match="wise"):
+            _cfg(toy, tmp_path / "c", 1, bad)

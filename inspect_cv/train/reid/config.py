@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "ema": {"enabled": False, "decay": 0.999, "tau": 200.0},
     "eval": {"every": 1, "batch_size": 64},
+    # after training, mix the trunk with the one it started from at each alpha (WiSE-FT) and keep
+    # the mixture best on the validation identities (wise.pt, exported instead of best.pt); [] = off
+    "wise": {"alphas": []},
     "export": {"name": "reid", "version": "0.1.0", "description": "", "licence": ""},
     "resume": True,  # continue from last.pt in the run folder if it exists
 }
@@ -89,6 +92,15 @@ def validate(cfg: dict) -> dict:
         raise ConfigError(f"data.val_fraction must be in [0, 1), got {cfg['data']['val_fraction']!r}")
     if int(cfg["eval"]["every"]) < 0:
         raise ConfigError("eval.every must be >= 0 (0: never)")
+    alphas = cfg["wise"]["alphas"]
+    if not isinstance(alphas, list) or not all(isinstance(a, (int, float)) and 0 <= a <= 1 for a in alphas):
+        raise ConfigError(f"wise.alphas must be a list of numbers in [0, 1], got {alphas!r}")
+    if alphas and not (cfg["data"]["val"] or float(cfg["data"]["val_fraction"]) > 0):
+        raise ConfigError("wise.alphas needs validation identities to choose alpha on: set data.val or "
+                          "data.val_fraction")
+    if alphas and not (m["pretrained"] or init):
+        raise ConfigError("wise.alphas mixes the trained trunk with its pretrained start: set model.pretrained "
+                          "or model.init")
     return cfg
 
 

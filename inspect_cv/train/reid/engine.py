@@ -228,8 +228,12 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> ReidTrainRe
                             mcfg["pool"], float(mcfg["dropout"]), size)
     run_dir = Path(cfg["output_dir"]) / str(cfg["name"])
     last, best = run_dir / "last.pt", run_dir / "best.pt"
-    if mcfg.get("init") and not (cfg["resume"] and last.is_file()):
+    fresh = not (cfg["resume"] and last.is_file())
+    if mcfg.get("init") and fresh:
         init_embedder(model, str(mcfg["init"]), mcfg["name"], loader)
+    if fresh and rank == 0:  # the trunk the run starts from: the other end of a WiSE mixture
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_checkpoint({"backbone": model.backbone.state_dict()}, run_dir / "start.pt")
     model = model.to(device)
     criterion = build_criterion(cfg["loss"], train_data.num_identities, int(mcfg["dim"])).to(device)
     module: nn.Module = _TrainModule(model, criterion)
@@ -275,7 +279,38 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> ReidTrainRe
             end_epoch(run_dir, ck, row, improved, log)
         if world > 1:
             dist.barrier()
+    if cfg["wise"]["alphas"] and rank == 0 and val_set is not None and best.is_file():
+        best = _wise(cfg, run_dir, best, val_set, loader, device, log)
     return ReidTrainResult(run_dir, best, last, history)
+
+
+def _start_trunk(cfg: dict, run_dir: Path, loader) -> dict:
+    """The trunk weights the run started from: ``start.pt``, or for a run begun before it was
+    written, the same start rebuilt (ImageNet weights or ``model.init``)."""
+    if (run_dir / "start.pt").is_file():
+        return load_checkpoint(run_dir / "start.pt")["backbone"]
+    m = cfg["model"]
+    model = create_embedder(m["name"], int(m["dim"]), bool(m["pretrained"]) and not m.get("init"), m["pool"],
+                            float(m["dropout"]), int(cfg["data"]["input_size"]))
+    if m.get("init"):
+        init_embedder(model, str(m["init"]), m["name"], loader)
+    return model.backbone.state_dict()
+
+
+def _wise(cfg, run_dir: Path, best: Path, val_set, loader, device, log) -> Path:
+    """Mix ``best``'s trunk with the start trunk at each ``wise.alphas``; keep the best on validation."""
+    from .wise import wise_sweep, write_wise
+
+    model = model_from_checkpoint(load_checkpoint(best)).to(device)
+    start = {k: v.to(device) for k, v in _start_trunk(cfg, run_dir, loader).items()}
+    bs = int(cfg["eval"]["batch_size"])
+    alpha, rows = wise_sweep(model, start, cfg["wise"]["alphas"], lambda m: validate(m, val_set, bs, device))
+    out = write_wise(run_dir, best, model.cpu(), alpha, rows)
+    if log is not None:
+        for r in rows:
+            log("wise " + " ".join(f"{k}={v:.4g}" for k, v in r.items()))
+        log(f"wise: alpha {alpha:g} chosen on validation mAP -> {out}")
+    return out
 
 
 def _seed_worker(worker_id: int) -> None:

@@ -111,6 +111,11 @@ def export_checkpoint(checkpoint: str | Path, out_path: str | Path, name: str | 
         training_data = {"train": cfg["data"]["train"], "val": cfg["data"]["val"],
                          "identities": len(ck.get("identities", [])), "epochs": ck["epoch"] + 1,
                          "seed": cfg["seed"], "model": cfg["model"], "loss": {k: v for k, v in cfg["loss"].items()}}
+        if ck.get("wise"):
+            training_data["wise"] = {"alpha": ck["wise"]["alpha"], "mixed": ck["wise"]["from"]}
+    if metrics is None and ck.get("wise"):
+        row = next(r for r in ck["wise"]["rows"] if r["alpha"] == ck["wise"]["alpha"])
+        metrics = {f"val_{k}": v for k, v in row.items() if k != "alpha"}
     if metrics is None:
         best = [r for r in ck.get("history", []) if r.get("epoch") == ck.get("best_epoch")]
         metrics = {k: v for k, v in best[0].items() if k.startswith("val_")} if best else None
