@@ -195,3 +195,54 @@ def test_cli_evaluate_reid(tmp_path, embed_model, capsys):
     assert (tmp_path / "out" / "roc.png").is_file()
     with pytest.raises(DatasetError):
         run(SimpleNamespace(model=str(embed_model), data=str(tmp_path / "none"), out=None, device="cpu"))
+
+
+# -- per-identity templates (as the horse gallery scores) -----------------------------------------
+@given(st.integers(0, 10_000), st.floats(0.2, 1.5))
+def test_max_templates_rank_like_images_and_mean_templates_like_centroids(seed, noise):
+    """Under "max" the best identity is the owner of the best gallery image, so rank-1 equals the
+    per-image protocol's; "mean" equals brute-force centroid matching; one gallery image per
+    identity makes the two rules the same."""
+    from inspect_cv.evaluation.reid import identity_scores
+
+    emb, labels = clusters(n_ids=6, per_id=4, noise=noise, seed=seed)
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    mask = np.tile([False, False, True, True], 6)  # two gallery images per identity
+    per_image = evaluate_embeddings(emb, labels, "query-gallery", mask)
+    by_max = evaluate_embeddings(emb, labels, "query-gallery", mask, templates="max")
+    assert by_max.rank1 == pytest.approx(per_image.rank1)
+    assert by_max.protocol == "query-gallery, max per identity" and by_max.n_queries == 12
+    assert by_max.genuine.size == 12 and by_max.impostor.size == 12 * 5
+    cent = np.stack([emb[~mask & (labels == i)].sum(0) for i in range(6)])
+    cent /= np.linalg.norm(cent, axis=1, keepdims=True)
+    by_mean = evaluate_embeddings(emb, labels, "query-gallery", mask, templates="mean")
+    assert by_mean.rank1 == pytest.approx(np.mean((emb[mask] @ cent.T).argmax(1) == labels[mask]))
+    one = np.tile([False, True, True, True], 6)
+    g = ~one
+    np.testing.assert_allclose(identity_scores(emb[one], emb[g], labels[g], 6, "max"),
+                               identity_scores(emb[one], emb[g], labels[g], 6, "mean"), atol=1e-12)
+
+
+def test_templates_bad_input():
+    from inspect_cv.evaluation.reid import identity_scores
+
+    emb, labels = clusters(n_ids=3, per_id=3)
+    mask = np.tile([False, True, True], 3)
+    with pytest.raises(InputError, match="gallery"):
+        evaluate_embeddings(emb, labels, templates="mean")  # leave-one-out has no gallery
+    with pytest.raises(InputError, match="templates must be"):
+        evaluate_embeddings(emb, labels, "query-gallery", mask, templates="median")
+    with pytest.raises(InputError, match="at least one gallery"):
+        identity_scores(emb[:2], emb[2:4], np.array([0, 2]), 3)
+
+
+def test_cli_evaluate_reid_templates(tmp_path, embed_model, capsys):
+    from inspect_cv.cli.evaluate_reid import run
+
+    root = _write_folder(tmp_path / "ids")
+    args = SimpleNamespace(model=str(embed_model), data=str(root), out=tmp_path / "out", device="cpu",
+                           protocol="query-gallery", templates="mean")
+    assert run(args) == 0
+    assert "query-gallery, mean per identity" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["protocol"] == "query-gallery, mean per identity" and metrics["n_genuine_pairs"] == metrics["n_queries"]

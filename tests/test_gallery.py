@@ -77,26 +77,61 @@ def test_enrol_verify_identify(gallery, rng):
     assert len({c.horse_id for c in r.candidates}) == 3
 
 
-def test_identify_ranks_by_max_over_enrolments(tmp_path):
-    g = Gallery(tmp_path / "g.db", model=ModelInfo("m", "abc", 3))
+@pytest.mark.parametrize("scoring", ["max", "mean"])
+def test_identify_ranks_by_the_gallery_scoring(tmp_path, scoring):
+    g = Gallery(tmp_path / "g.db", model=ModelInfo("m", "abc", 3), scoring=scoring)
     g.enroll("A", embeddings=np.array([[1, 0, 0], [0, 1, 0]], np.float32))
     g.enroll("B", embeddings=np.array([[0.6, 0.8, 0]], np.float32))
     g.enroll("C", embeddings=np.array([[0, 0, 1]], np.float32))
     r = g.identify(np.array([0.0, 1.0, 0.0], np.float32), top_k=5)
-    assert [c.horse_id for c in r.candidates] == ["A", "B", "C"]
-    assert r.candidates[0].score == pytest.approx(1.0) and r.candidates[1].score == pytest.approx(0.8)
-    assert g.verify("A", np.array([1.0, 0, 0], np.float32)).score == pytest.approx(1.0)
+    if scoring == "max":  # A's best photo is the probe itself
+        assert [c.horse_id for c in r.candidates] == ["A", "B", "C"]
+        assert r.candidates[0].score == pytest.approx(1.0) and r.candidates[1].score == pytest.approx(0.8)
+        assert g.verify("A", np.array([1.0, 0, 0], np.float32)).score == pytest.approx(1.0)
+    else:  # A's template lies between its two photos: cos 45 degrees to either
+        assert [c.horse_id for c in r.candidates] == ["B", "A", "C"]
+        assert r.candidates[0].score == pytest.approx(0.8) and r.candidates[1].score == pytest.approx(0.5 ** 0.5)
+        assert g.verify("A", np.array([1.0, 0, 0], np.float32)).score == pytest.approx(0.5 ** 0.5)
     unknown = g.identify(np.array([-0.3, -0.3, 0.2], np.float32))
     assert unknown.unknown and unknown.to_dict()["best"] is None
 
 
+def test_scoring_is_fixed_per_gallery_and_templates_survive_reopening(tmp_path):
+    path = tmp_path / "g.db"
+    with Gallery(path, model=ModelInfo("m", "abc", 3), scoring="max") as g:
+        g.enroll("A", embeddings=np.array([[1, 0, 0]], np.float32))
+    with Gallery(path) as g:
+        assert g.scoring == "max"
+    with pytest.raises(InputError, match="scores horses by 'max'"):
+        Gallery(path, scoring="mean")
+    with pytest.raises(InputError, match="scoring must be"):
+        Gallery(tmp_path / "h.db", scoring="median")
+    # templates: enrolling in two steps (index updated in place) == reopening (index rebuilt)
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(5, 3)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    probe = rng.normal(size=3).astype(np.float32)
+    probe /= np.linalg.norm(probe)
+    with Gallery(tmp_path / "m.db", model=ModelInfo("m", "abc", 3)) as g:
+        assert g.scoring == "mean"
+        g.enroll("A", embeddings=vecs[:2])
+        g.identify(probe)  # loads the index, so the next enrolment updates it in place
+        g.enroll("A", embeddings=vecs[2:])
+        g.enroll("B", embeddings=-vecs[:1])
+        live = g.verify("A", probe).score
+    with Gallery(tmp_path / "m.db") as g:
+        assert g.verify("A", probe).score == pytest.approx(live, abs=1e-6)
+    t = vecs.sum(0) / np.linalg.norm(vecs.sum(0))
+    assert live == pytest.approx(float(t @ probe), abs=1e-5)
+
+
 @settings(max_examples=25)
-@given(st.integers(0, 10_000), st.integers(1, 6))
-def test_top_k_matches_brute_force(seed, k):
+@given(st.integers(0, 10_000), st.integers(1, 6), st.sampled_from(["max", "mean"]))
+def test_top_k_matches_brute_force(seed, k, scoring):
     from inspect_cv.reid.gallery import _Index
 
     r = np.random.default_rng(seed)
-    idx = _Index(5, capacity=4)
+    idx = _Index(5, capacity=4, scoring=scoring)
     owners = r.integers(0, 12, 80)
     vecs = r.normal(size=(80, 5)).astype(np.float32)
     for o, v in zip(owners, vecs):  # rows of one horse are scattered, as after re-enrolments
@@ -104,8 +139,13 @@ def test_top_k_matches_brute_force(seed, k):
     q = r.normal(size=5).astype(np.float32)
     s = idx.row_scores(q)
     brute = {}
-    for o, sc in zip(owners, vecs @ q):
-        brute[f"h{o}"] = max(brute.get(f"h{o}", -np.inf), sc)
+    for o in np.unique(owners):
+        mine = vecs[owners == o]
+        if scoring == "max":
+            brute[f"h{o}"] = float((mine @ q).max())
+        else:
+            t = mine.astype(np.float64).sum(0)
+            brute[f"h{o}"] = float(t @ q / np.linalg.norm(t))
     want = sorted(brute.items(), key=lambda t: -t[1])[:k]
     got = [(idx.horse_ids[slot], sc) for slot, sc in idx.top_horses(s, k)]
     assert [h for h, _ in got] == [h for h, _ in want]
@@ -198,6 +238,26 @@ def test_calibrate_from_embeddings_and_bad_data(tmp_path):
     assert g.model_info == ModelInfo("m", "x", 4)  # the stored threshold pinned the model
     with pytest.raises(ModelError, match="values"):
         g.calibrate((labels, emb[:, :3]))
+
+
+@pytest.mark.parametrize("scoring", ["max", "mean"])
+def test_calibration_scores_with_the_gallery_rule(tmp_path, scoring):
+    """Genuine scores of calibration are the scores verify gives: enrol the calibration set's
+    enrolment photos in a gallery of the same rule and verify its probes."""
+    r = np.random.default_rng(1)
+    centres = r.normal(size=(6, 4))
+    labels = np.repeat(np.arange(6), 6)
+    emb = (centres[labels] + r.normal(0, 0.6, (36, 4))).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    g = Gallery(tmp_path / "g.db", model=ModelInfo("m", "x", 4), scoring=scoring)
+    cal = g.calibrate((labels, emb), target_far=0.1, enrol_per_identity=3, store=False)
+    assert cal.details["scoring"] == scoring
+    genuine = []
+    for i in range(6):
+        rows = np.flatnonzero(labels == i)
+        g.enroll(f"h{i}", embeddings=emb[rows[:3]], check_similar=False)
+        genuine += [g.verify(f"h{i}", emb[j]).score for j in rows[3:]]
+    assert cal.tar == pytest.approx(np.mean(np.array(genuine) >= cal.threshold))
 
 
 @settings(max_examples=40)

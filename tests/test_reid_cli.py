@@ -191,3 +191,20 @@ def test_embed_paths_api(tmp_path, photos, embed_model):
     save_npz(tmp_path / "e.npz", paths, emb)
     p2, e2 = load_npz(tmp_path / "e.npz")
     assert p2 == paths and np.array_equal(e2, emb)
+
+
+def test_horse_enroll_scoring_option(cli, tmp_path, photos, embed_model):
+    db = tmp_path / "g.db"
+    base = ["--gallery", db, "--model", embed_model, "--face-model", "none", "--json"]
+    cli("horse", "enroll", *base, "--scoring", "max", "--id", "A", photos[(0, 0)], photos[(0, 1)])
+    from inspect_cv.reid.gallery import Gallery
+
+    with Gallery(db) as g:
+        assert g.scoring == "max"
+    code, out, _ = cli("horse", "enroll", *base, "--scoring", "mean", "--id", "B", photos[(1, 0)], expect=1)
+    assert "scores horses by 'max'" in _json(out)["error"]
+    cli("horse", "enroll", *base, "--scoring", "median", "--id", "B", photos[(1, 0)], expect=2)
+    cli("horse", "enroll", "--gallery", tmp_path / "m.db", "--model", embed_model, "--face-model", "none",
+        "--id", "A", photos[(0, 0)])
+    with Gallery(tmp_path / "m.db") as g:
+        assert g.scoring == "mean"  # the default for new galleries

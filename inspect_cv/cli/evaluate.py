@@ -26,6 +26,10 @@ def register(sub) -> None:
     p.add_argument("--tile", default="auto")
     p.add_argument("--protocol", choices=["leave-one-out", "query-gallery", "sessions"], default="leave-one-out",
                    help="reid: leave-one-out, one gallery image per identity, or enrolment session vs later ones")
+    p.add_argument("--templates", choices=["max", "mean"], default=None,
+                   help="reid with a gallery protocol: score each query against each gallery identity as the horse "
+                        "gallery does (max: best gallery image; mean: the identity's averaged template) instead of "
+                        "against each gallery image")
     p.set_defaults(func=run)
 
 

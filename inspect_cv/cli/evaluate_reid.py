@@ -3,7 +3,9 @@
 ``D`` is a folder of ``<identity>/<image>`` files (identities unseen in training). Protocol:
 leave-one-out (every image queries all the others) unless ``args.protocol`` is
 ``query-gallery`` (one random gallery image per identity, the rest are queries) or
-``sessions`` (enrolment session = gallery, later sessions = queries, from ``D/meta.json``). Writes
+``sessions`` (enrolment session = gallery, later sessions = queries, from ``D/meta.json``);
+``args.templates`` (max / mean) then scores queries against gallery identities as the horse
+gallery does. Writes
 ``metrics.json`` and ``roc.png``, ``det.png``, ``scores.png`` to ``--out`` and prints a summary.
 Torch-free: embeddings come from the ONNX runtime. ``args`` needs ``model``, ``data``, ``out``
 (or None), ``device`` (auto/cpu/cuda) and optionally ``protocol``; the ``inspect-cv evaluate``
@@ -30,7 +32,8 @@ def run(args) -> int:
     protocol = getattr(args, "protocol", None) or "leave-one-out"
     mask = (split_query_gallery(data.labels, 1, seed=0) if protocol == "query-gallery"
             else session_query_mask(data) if protocol == "sessions" else None)
-    metrics = evaluate_embeddings(emb, data.labels, protocol, query_mask=mask)
+    metrics = evaluate_embeddings(emb, data.labels, protocol, query_mask=mask,
+                                  templates=getattr(args, "templates", None))
     print(f"{model.card.name}: {metrics.summary()}")
     out = getattr(args, "out", None)
     if out is not None:

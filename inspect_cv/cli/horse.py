@@ -47,6 +47,9 @@ def register(sub) -> None:
     e.add_argument("--passport", default=None, help="passport number")
     e.add_argument("--microchip", default=None, help="microchip (transponder) number")
     e.add_argument("--notes", default=None)
+    e.add_argument("--scoring", choices=["mean", "max"], default=None,
+                   help="how a new gallery scores a horse: mean (template of its enrolment photos, default) or "
+                        "max (its best enrolment photo); fixed when the gallery is created")
     e.add_argument("photos", nargs="+", metavar="PHOTO", help="face photos (or full photos with a face model)")
 
     v = verbs.add_parser("verify", parents=[common], help="1:1: is PHOTO the horse with this id?")
@@ -94,7 +97,7 @@ def _open(args, needs_model: bool, create: bool = False):
 
     model = args.model if needs_model else None
     detector = _face_detector(args.face_model) if needs_model else None
-    return Gallery(args.gallery, model=model, detector=detector, create=create)
+    return Gallery(args.gallery, model=model, detector=detector, create=create, scoring=getattr(args, "scoring", None))
 
 
 def _usage(msg: str) -> int:

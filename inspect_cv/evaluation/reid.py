@@ -264,13 +264,44 @@ def equal_error_rate(far: np.ndarray, tar: np.ndarray, thr: np.ndarray) -> tuple
     return float(eer), float(t0 + w * (thr[i] - t0))
 
 
+TEMPLATES = ("max", "mean")
+
+
+def identity_scores(q_emb: np.ndarray, g_emb: np.ndarray, g_owner: np.ndarray, n_ids: int,
+                    templates: str = "max") -> np.ndarray:
+    """(Q, n_ids) scores of each query against each gallery identity ``0 .. n_ids-1``.
+
+    ``"max"``: the best cosine over the identity's gallery embeddings; ``"mean"``: the cosine
+    with its template, the L2-normalised mean of its (normalised) gallery embeddings. Every
+    identity needs at least one gallery embedding. Rows are expected L2-normalised.
+    """
+    if templates not in TEMPLATES:
+        raise InputError(f"templates must be one of {', '.join(TEMPLATES)}, got {templates!r}")
+    g_owner = np.asarray(g_owner)
+    if np.bincount(g_owner, minlength=n_ids).min() == 0:
+        raise InputError("every identity needs at least one gallery embedding")
+    if templates == "mean":
+        t = np.zeros((n_ids, g_emb.shape[1]), np.float64)
+        np.add.at(t, g_owner, g_emb)
+        t /= np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-12)
+        return q_emb @ t.T
+    order = np.argsort(g_owner, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(g_owner[order]) != 0])
+    return np.maximum.reduceat(q_emb @ g_emb[order].T, starts, axis=1)
+
+
 def evaluate_embeddings(emb: np.ndarray, labels: Sequence[int], protocol: str = "leave-one-out",
                         query_mask: np.ndarray | None = None, fars: Sequence[float] = FARS,
-                        max_impostors: int | None = 2_000_000, chunk: int = 2048) -> ReidMetrics:
+                        max_impostors: int | None = 2_000_000, chunk: int = 2048,
+                        templates: str | None = None) -> ReidMetrics:
     """Rank-1/5, mAP, TAR at each FAR in ``fars``, EER of embeddings ``emb`` (N, D) with identities ``labels``.
 
     ``protocol`` is ``"leave-one-out"``, ``"query-gallery"`` or ``"sessions"`` (both need
     ``query_mask``; ``"sessions"`` scores verification on query x gallery pairs only).
+    ``templates`` (``"max"`` or ``"mean"``, with a query mask only) scores each query against
+    each gallery *identity* as the horse gallery does (:func:`identity_scores`) instead of
+    against each gallery image: ranks are over identities and verification pairs are
+    (query, identity) pairs.
     """
     emb = _normalise(emb)
     labels = np.asarray(labels)
@@ -290,6 +321,10 @@ def evaluate_embeddings(emb: np.ndarray, labels: Sequence[int], protocol: str = 
             raise InputError(f"protocol {protocol!r} needs at least one query and one gallery image")
     else:
         raise InputError(f"unknown protocol {protocol!r} (leave-one-out, query-gallery or sessions)")
+    if templates is not None:
+        if protocol == "leave-one-out":
+            raise InputError("templates need a gallery: use protocol 'query-gallery' or 'sessions'")
+        return _evaluate_templates(emb, labels, q_idx, g_idx, protocol, templates, fars, max_impostors)
     tot_r1 = tot_r5 = tot_ap = 0.0
     n_q = 0
     for s in range(0, q_idx.size, chunk):  # chunked: Q x G similarity matrices stay small
@@ -311,6 +346,25 @@ def evaluate_embeddings(emb: np.ndarray, labels: Sequence[int], protocol: str = 
     return ReidMetrics(protocol, tot_r1 / n_q, tot_r5 / n_q, tot_ap / n_q,
                        {float(f): tar_at_far(far, tar, f) for f in fars}, eer, eer_thr,
                        int(len(labels)), n_ids, n_q, genuine, impostor)
+
+
+def _evaluate_templates(emb, labels, q_idx, g_idx, protocol, templates, fars, max_impostors) -> ReidMetrics:
+    ids, g_owner = np.unique(labels[g_idx], return_inverse=True)
+    keep = np.isin(labels[q_idx], ids)  # a query whose identity has no gallery image cannot be found
+    q_idx = q_idx[keep]
+    if q_idx.size == 0:
+        raise InputError("no query has a true match: every identity needs at least two images")
+    sim = identity_scores(emb[q_idx], emb[g_idx], g_owner, len(ids), templates)
+    ranks, m_ap, n_q = ranking_metrics(sim, labels[q_idx], ids)
+    same = labels[q_idx][:, None] == ids[None, :]
+    genuine, impostor = sim[same].astype(np.float32), sim[~same].astype(np.float32)
+    if max_impostors is not None and impostor.size > max_impostors:
+        impostor = np.random.default_rng(0).choice(impostor, max_impostors, replace=False)
+    far, tar, thr = roc_curve(genuine, impostor)
+    eer, eer_thr = equal_error_rate(far, tar, thr)
+    return ReidMetrics(f"{protocol}, {templates} per identity", ranks[1], ranks[5], m_ap,
+                       {float(f): tar_at_far(far, tar, f) for f in fars}, eer, eer_thr,
+                       int(len(labels)), int(np.unique(labels).size), n_q, genuine, impostor)
 
 
 # -- plots ------------------------------------------------------------------------------------
