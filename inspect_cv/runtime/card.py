@@ -103,7 +103,7 @@ class ModelCard:
             f"| input size (h, w) | {self.input_size[0]} x {self.input_size[1]} |",
             f"| colour | {self.colour} |",
             f"| normalisation | `{json.dumps(self.normalize)}` |",
-            f"| output | {self.output_format}, boxes {self.box_format} |",
+            f"| output | {self.output_format}" + (f", boxes {self.box_format}" if self.task != "embed" else "") + " |",
         ]
         if self.embedding_dim:
             lines.append(f"| embedding dim | {self.embedding_dim} |")
