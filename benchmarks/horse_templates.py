@@ -23,14 +23,12 @@ import numpy as np
 
 
 def score(q, ql, g, gl, rule):
-    from inspect_cv.evaluation.reid import equal_error_rate, identity_scores, roc_curve, tar_at_far
+    """Probes ``q`` against the horses of gallery ``g`` under ``rule``, as ``Gallery`` scores them."""
+    from inspect_cv.evaluation.reid import evaluate_embeddings
 
-    ids, owner = np.unique(gl, return_inverse=True)
-    s = identity_scores(q, g, owner, len(ids), rule)
-    same = ql[:, None] == ids[None, :]
-    far, tar, thr = roc_curve(s[same], s[~same])
-    return {"rank1": float(np.mean(ids[s.argmax(1)] == ql)), "tar1": tar_at_far(far, tar, 0.01),
-            "tar01": tar_at_far(far, tar, 0.001), "eer": equal_error_rate(far, tar, thr)[0]}
+    m = evaluate_embeddings(np.concatenate([q, g]), np.concatenate([ql, gl]), "query-gallery",
+                            np.r_[np.ones(len(q), bool), np.zeros(len(g), bool)], templates=rule)
+    return {"rank1": m.rank1, "tar1": m.tar_at_far[0.01], "tar01": m.tar_at_far[0.001], "eer": m.eer}
 
 
 def main(argv=None) -> int:

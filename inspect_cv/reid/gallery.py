@@ -57,7 +57,8 @@ from .quality import PhotoRejectedError, QualityConfig, check_photo
 
 SCHEMA_VERSION = 1
 DEFAULT_THRESHOLD = 0.5  # used until the gallery is calibrated (reported with far=None)
-SCORING = "mean"  # of new galleries; galleries made before session 12 keep "max" (their meta says so)
+SCORING = "mean"  # of new galleries
+LEGACY_SCORING = "max"  # a gallery whose meta names no rule (made before there was a choice)
 SCORINGS = ("max", "mean")
 THUMB_SIDE = 160  # longest side of the stored enrolment thumbnail, pixels
 
@@ -379,7 +380,7 @@ class Gallery:
     @property
     def scoring(self) -> str:
         """``"mean"`` (templates) or ``"max"`` (best enrolment photo): see the module notes."""
-        return self._meta.get("scoring", "max")
+        return self._meta.get("scoring", LEGACY_SCORING)
 
     def _read_meta(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
@@ -553,7 +554,7 @@ class Gallery:
             self._index = None
             return
         dim = int(meta["dim"])
-        index = _Index(dim, capacity=max(1024, len(rows) + len(rows) // 4), scoring=meta.get("scoring", "max"))
+        index = _Index(dim, capacity=max(1024, len(rows) + len(rows) // 4), scoring=meta.get("scoring", LEGACY_SCORING))
         if rows:
             blob = b"".join(r[1] for r in rows)
             mat = np.frombuffer(blob, np.float32).reshape(len(rows), dim)
@@ -845,7 +846,7 @@ class Gallery:
             by_horse.setdefault(hid, []).append(e)
         doc = {"schema_version": int(meta.get("schema_version", SCHEMA_VERSION)),
                "model": {"name": meta.get("model_name"), "weights_sha256": meta.get("model_sha256"), "dim": dim},
-               "scoring": meta.get("scoring", "max"), "calibration": cal.to_dict() if cal else None,
+               "scoring": meta.get("scoring", LEGACY_SCORING), "calibration": cal.to_dict() if cal else None,
                "exported": _now(),
                "horses": [h | {"embeddings": by_horse.get(h["id"], [])} for h in horses]}
         if audit is not None:
