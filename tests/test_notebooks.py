@@ -31,7 +31,14 @@ def nb_env(monkeypatch, tmp_path):
     path = os.environ.get("PYTHONPATH", "")
     monkeypatch.setenv("PYTHONPATH", str(ROOT) + (os.pathsep + path if path else ""))
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # the kernel's scratch folders land here
     return tmp_path
+
+
+def scratch_left(tmp_path: Path) -> list[str]:
+    """Notebook scratch folders still there after the kernel stopped (they should be removed)."""
+    return sorted(p.name for p in (tmp_path / "tmp").glob("inspect_cv_*_nb_*"))
 
 
 def execute(nb, cwd: Path, timeout: int = 300):
@@ -80,6 +87,7 @@ def test_baggage_quickstart(nb_env):
     assert s["tip_score_after"] > 0.05 and s["tip_iou"] >= 0.3
     assert s["tip_score_after"] > s["tip_score_before"]
     assert s["tip_rgb_score"] > 0.05
+    assert scratch_left(nb_env) == []
     x1, y1, x2, y2 = s["tip_box"]
     assert x2 > x1 and y2 > y1
     assert n_figures(nb) >= 6
@@ -112,3 +120,16 @@ def test_horse_reid(nb_env):
         assert s["eer"] < 0.5
         assert s["rank1"] > 1.0 / (s["n_test_identities"] - 1)
     assert n_figures(nb) >= 4
+    assert scratch_left(nb_env) == []
+
+
+def test_notebook_keeps_files_in_a_chosen_folder(nb_env, monkeypatch):
+    """INSPECT_CV_NB_WORK keeps the scratch files: the setup cell writes there and leaves it."""
+    work = nb_env / "keep"
+    monkeypatch.setenv("INSPECT_CV_NB_WORK", str(work))
+    nb = nbformat.read(NB_DIR / "horse_reid.ipynb", as_version=4)
+    setup = [c for c in nb.cells if c.cell_type == "code"][:2]
+    probe = nbformat.v4.new_code_cell("(WORK / 'probe.txt').write_text('kept'); print(WORK)")
+    out = execute(nbformat.v4.new_notebook(cells=setup + [probe]), nb_env, timeout=60)
+    assert out.cells[-1].outputs[-1]["text"].split()[-1] == str(work)
+    assert (work / "probe.txt").read_text() == "kept"
