@@ -131,6 +131,23 @@ def test_write_identities_layout_and_meta(tmp_path):
         write_identities(tmp_path / "bad", ids, per_identity=0, seed=1)
 
 
+def test_render_in_parts_equals_one_render(tmp_path):
+    """--first: horses 2..3 rendered on their own are the horses 2..3 of the full set, files and meta."""
+    full = write_identities(tmp_path / "full", 4, per_identity=2, seed=5, size=48, sessions=2, scenes=1,
+                            scene_size=(64, 80), hard_fraction=0.5)
+    part = write_identities(tmp_path / "part", 2, per_identity=2, seed=5, size=48, sessions=2, scenes=1,
+                            scene_size=(64, 80), hard_fraction=0.5, first=2)
+    assert sorted(p.name for p in part.iterdir() if p.is_dir()) == ["h00002", "h00003"]
+    for f in ["h00002/0.png", "h00003/1.png"]:
+        assert (full / f).read_bytes() == (part / f).read_bytes()
+    assert ((tmp_path / "full_scenes" / "h00003_0.png").read_bytes()
+            == (tmp_path / "part_scenes" / "h00003_0.png").read_bytes())
+    mf, mp = (json.loads((d / "meta.json").read_text()) for d in (full, part))
+    assert mf["identities"][2:] == mp["identities"] and mp["first"] == 2
+    with pytest.raises(ConfigError):
+        write_identities(tmp_path / "bad", 1, per_identity=1, seed=5, first=-1)
+
+
 def test_cli_tiny(tmp_path, capsys):
     from inspect_cv.cli import synth_horse
     ap = argparse.ArgumentParser()
@@ -150,6 +167,13 @@ def test_cli_tiny(tmp_path, capsys):
                          "--hard-fraction", "2"])
     with pytest.raises(InputError):
         bad.func(bad)
+    bad = ap.parse_args(["horse", "--out", str(out), "--identities", "1", "--per-identity", "2", "--first", "-3"])
+    with pytest.raises(InputError):
+        bad.func(bad)
+    part = ap.parse_args(["horse", "--out", str(tmp_path / "p"), "--identities", "1", "--per-identity", "2",
+                          "--seed", "1", "--size", "48", "--first", "1"])
+    assert part.func(part) == 0
+    assert (tmp_path / "p" / "h00001" / "1.png").read_bytes() == (out / "h00001" / "1.png").read_bytes()
 
 
 @settings(max_examples=25, deadline=None)

@@ -1,7 +1,7 @@
 """``inspect-cv synth horse``: write a synthetic horse-face re-identification data set.
 
     inspect-cv synth horse --out DIR --identities N --per-identity K --seed S
-                           [--size 224] [--sessions 2] [--hard-fraction F] [--scenes [M]]
+                           [--first I] [--size 224] [--sessions 2] [--hard-fraction F] [--scenes [M]]
 
 Writes ``DIR/<identity>/<n>.png`` and ``DIR/meta.json``; with ``--scenes`` also wider
 photos with face boxes (COCO) in ``DIR_scenes/``.
@@ -18,6 +18,9 @@ def register(synth_subparsers) -> argparse.ArgumentParser:
                     "head shape) in several sessions with border-lane nuisances.")
     p.add_argument("--out", required=True, help="output folder (one sub-folder per identity)")
     p.add_argument("--identities", type=int, required=True, help="number of horses")
+    p.add_argument("--first", type=int, default=0,
+                   help="index of the first horse (render a large set in parts; horse i is the same "
+                        "whichever part renders it)")
     p.add_argument("--per-identity", type=int, required=True, help="photos per horse")
     p.add_argument("--seed", type=int, default=0, help="data set seed (photo n of horse i depends on (seed, i, n))")
     p.add_argument("--size", type=int, default=224, help="face crop side in pixels (default 224)")
@@ -38,7 +41,8 @@ def run(args) -> int:
     from inspect_cv.synth.horse import write_identities
 
     for name, v, lo in (("--identities", args.identities, 1), ("--per-identity", args.per_identity, 1),
-                        ("--sessions", args.sessions, 1), ("--size", args.size, 32), ("--scenes", args.scenes, 0)):
+                        ("--sessions", args.sessions, 1), ("--size", args.size, 32), ("--scenes", args.scenes, 0),
+                        ("--first", args.first, 0)):
         if v < lo:
             raise InputError(f"{name} must be at least {lo}, not {v}")
     if not 0.0 <= args.hard_fraction <= 1.0:
@@ -53,7 +57,7 @@ def run(args) -> int:
         raise InputError(f"--scene-size must be at least 32x32, not {args.scene_size}")
     out = write_identities(args.out, args.identities, args.per_identity, args.seed, size=args.size,
                            sessions=args.sessions, progress=progress, scenes=args.scenes, scene_size=(h, w),
-                           hard_fraction=args.hard_fraction)
+                           hard_fraction=args.hard_fraction, first=args.first)
     msg = f"wrote {args.identities} x {args.per_identity} horse faces to {out}"
     if args.scenes:
         msg += f" and {args.identities * args.scenes} scenes to {out.parent / (out.name + '_scenes')}"

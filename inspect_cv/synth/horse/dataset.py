@@ -26,7 +26,7 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
 def write_identities(out_dir, identities: Sequence[HorseIdentity], per_identity: int, seed: int,
                      size: int = 224, sessions: int = 2, progress: Callable | None = None,
                      scenes: int = 0, scene_size: tuple = (480, 640), scenes_dir=None,
-                     hard_fraction: float = 0.2) -> Path:
+                     hard_fraction: float = 0.2, first: int = 0) -> Path:
     """Render ``per_identity`` face crops of every identity into ``out_dir``.
 
     Layout: ``out_dir/<identity name>/<n>.png`` and ``out_dir/meta.json`` (identity
@@ -37,15 +37,22 @@ def write_identities(out_dir, identities: Sequence[HorseIdentity], per_identity:
     ``identities`` is a list of :class:`HorseIdentity` or a count (then
     :func:`make_identities` draws them from ``seed`` with ``hard_fraction`` hard cases).
 
+    ``first`` is the index of the first identity, so that a large set can be rendered in
+    parts (in parallel, or to grow an existing set): with a count, the identities are
+    ``first .. first + count - 1``, named and drawn exactly as in one full render; photo ``n``
+    of the ``j``-th listed identity uses index ``first + j``.
+
     With ``scenes > 0`` also writes ``scenes`` wider photos per identity (head in a
     larger picture, for face detection) into ``scenes_dir`` (default: the sibling
     folder ``<out_dir>_scenes``, so that ``out_dir`` stays one folder per identity) with
     COCO boxes of the face in ``<scenes_dir>/annotations.json``.
     """
+    if first < 0:
+        raise ConfigError(f"first must be >= 0, got {first}")
     if isinstance(identities, (int, np.integer)):
         if identities < 1:
             raise ConfigError(f"the number of identities must be >= 1, got {identities}")
-        identities = make_identities(int(identities), seed, hard_fraction)
+        identities = make_identities(int(first + identities), seed, hard_fraction)[first:]
     if per_identity < 1:
         raise ConfigError(f"per_identity must be >= 1, got {per_identity}")
     if sessions < 1:
@@ -67,7 +74,7 @@ def write_identities(out_dir, identities: Sequence[HorseIdentity], per_identity:
     meta_ids = []
     images: list[dict] = []
     annotations: list[dict] = []
-    names = [ident.name or f"h{i:05d}" for i, ident in enumerate(identities)]
+    names = [ident.name or f"h{first + i:05d}" for i, ident in enumerate(identities)]
     if len(set(names)) != len(names):
         raise ConfigError("identity names must be unique")
     for i, n in it:
@@ -75,12 +82,12 @@ def write_identities(out_dir, identities: Sequence[HorseIdentity], per_identity:
         d = out / names[i]
         if n >= 0:
             d.mkdir(exist_ok=True)
-            rng = np.random.default_rng([seed, i, 2, n])
+            rng = np.random.default_rng([seed, first + i, 2, n])
             s = session_of(n, per_identity, sessions)
             _write_png(d / f"{n}.png", render_face(ident, rng, session=s, size=size))
         else:
             k = -1 - n
-            rng = np.random.default_rng([seed, i, 3, k])
+            rng = np.random.default_rng([seed, first + i, 3, k])
             s = int(rng.integers(sessions))
             img, box = render_scene(ident, rng, size=scene_size, session=s)
             fname = f"{names[i]}_{k}.png"
@@ -101,7 +108,7 @@ def write_identities(out_dir, identities: Sequence[HorseIdentity], per_identity:
         meta_ids.append(dict(name=names[i], attributes=ident.to_dict(), sessions=sess_meta,
                              images=[dict(file=f"{names[i]}/{n}.png", session=session_of(n, per_identity, sessions))
                                      for n in range(per_identity)]))
-    meta = dict(generator="inspect_cv.synth.horse", generator_version=GENERATOR_VERSION, seed=int(seed),
+    meta = dict(generator="inspect_cv.synth.horse", generator_version=GENERATOR_VERSION, seed=int(seed), first=int(first),
                 size=int(size), per_identity=int(per_identity), sessions=int(sessions),
                 scenes_dir=str(sdir) if scenes else None, identities=meta_ids)
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
