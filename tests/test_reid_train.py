@@ -160,6 +160,22 @@ def test_subcenter_arcface_learns_classes():
     assert (loss.logits(emb).argmax(1) == labels).all()
 
 
+def test_arcface_imprint_puts_centres_on_class_means():
+    torch.manual_seed(0)
+    centres = torch.nn.functional.normalize(torch.randn(5, 16), dim=1)
+    labels = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])  # class 4 has no example
+    emb = centres[labels] + 0.1 * torch.randn(12, 16)
+    loss = ArcFaceLoss(5, 16, margin=0.3, scale=16, sub_centers=2)
+    before_loss, unseen = loss(emb, labels).item(), loss.weight.data[8:].clone()
+    assert loss.imprint(emb, labels) == 4
+    assert (loss.logits(emb).argmax(1) == labels).all()
+    assert loss(emb, labels).item() < 0.2 * before_loss
+    w = torch.nn.functional.normalize(loss.weight.data, dim=1).view(5, 2, 16)
+    assert (w[:4] * centres[:4, None]).sum(-1).min() > 0.85   # near the true class directions
+    assert not torch.allclose(w[:4, 0], w[:4, 1])              # sub-centres keep apart
+    assert torch.equal(loss.weight.data[8:], unseen)           # no example: untouched
+
+
 def test_losses_zero_when_nothing_mined():
     emb = torch.nn.functional.normalize(torch.randn(4, 8), dim=1).requires_grad_()
     labels = torch.tensor([0, 1, 2, 3])  # no positives
@@ -311,6 +327,17 @@ def test_fine_tune_from_a_shipped_onnx_or_a_checkpoint(toy, tmp_path):
     # a run that starts from the ONNX file (the recipe path for a model shipped without checkpoint)
     res2 = train_reid(_cfg(toy, tmp_path / "b", 1, [f"model.init={onnx_path}"]))
     assert res2.best_checkpoint.is_file() and np.isfinite(res2.history[0]["train_loss"])
+
+    # imprinted centres: the head agrees with the started model, so the first epoch's ArcFace
+    # loss starts far lower than with random centres (same seed, same batches)
+    lines: list[str] = []
+    res3 = train_reid(_cfg(toy, tmp_path / "d", 1, [f"model.init={res.best_checkpoint}", "eval.every=0",
+                                                    "loss.arcface.imprint=true"]), log=lines.append)
+    res4 = train_reid(_cfg(toy, tmp_path / "e", 1, [f"model.init={res.best_checkpoint}", "eval.every=0"]))
+    assert any("imprinted 4 ArcFace centres" in ln for ln in lines)
+    assert res3.history[0]["train_arcface"] < 0.8 * res4.history[0]["train_arcface"]
+    with pytest.raises(ConfigError, match="imprint"):
+        _cfg(toy, tmp_path / "f", 1, ["loss.arcface.imprint=3"])
 
     wrong = create_embedder("mobilenet_v2_tiny", 16, False, "gem", 0.0, 64)
     with pytest.raises(ConfigError, match="dim"):

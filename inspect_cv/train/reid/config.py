@@ -35,7 +35,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "sampler": {"p": 16, "k": 4},  # batch = P identities x K images
     "loss": {
-        "arcface": {"weight": 1.0, "margin": 0.3, "scale": 30.0, "sub_centers": 1},
+        # imprint: start the class centres at the mean embedding of each identity's training
+        # images under the starting model (useful with model.init; random centres otherwise)
+        "arcface": {"weight": 1.0, "margin": 0.3, "scale": 30.0, "sub_centers": 1, "imprint": False},
         "multi_similarity": {"weight": 1.0, "alpha": 2.0, "beta": 50.0, "base": 0.5},
         "triplet": {"weight": 0.0, "margin": 0.2},
         "miner": "multi_similarity",  # multi_similarity | batch_hard | none (pair/triplet losses)
@@ -88,6 +90,8 @@ def validate(cfg: dict) -> dict:
     if not any(float(loss[k]["weight"]) > 0 for k in ("arcface", "multi_similarity", "triplet")):
         raise ConfigError("every loss weight is 0: enable at least one of loss.arcface, "
                           "loss.multi_similarity, loss.triplet")
+    if not isinstance(loss["arcface"]["imprint"], bool):
+        raise ConfigError(f"loss.arcface.imprint must be true or false, got {loss['arcface']['imprint']!r}")
     if not 0.0 <= float(cfg["data"]["val_fraction"]) < 1.0:
         raise ConfigError(f"data.val_fraction must be in [0, 1), got {cfg['data']['val_fraction']!r}")
     if int(cfg["eval"]["every"]) < 0:

@@ -100,6 +100,12 @@ class ReidDataset(Dataset):
     def __len__(self) -> int:
         return len(self.data)
 
+    def plain(self) -> "ReidDataset":
+        """The same items without augmentation, sharing the decoded-image cache."""
+        view = ReidDataset(self.data, self.size, None, self.cache)
+        view._images = self._images
+        return view
+
     def image(self, i: int) -> np.ndarray:
         if self._images is not None:
             return self._images[i]

@@ -236,6 +236,12 @@ def _train(cfg, train_data, val_data, progress, log, rank, world) -> ReidTrainRe
         save_checkpoint({"backbone": model.backbone.state_dict()}, run_dir / "start.pt")
     model = model.to(device)
     criterion = build_criterion(cfg["loss"], train_data.num_identities, int(mcfg["dim"])).to(device)
+    if fresh and cfg["loss"]["arcface"]["imprint"] and "arcface" in criterion.losses:
+        emb = embed_dataset(model, train_set.plain(), int(cfg["eval"]["batch_size"]), device, progress)
+        n = criterion.losses["arcface"].imprint(torch.from_numpy(emb).to(device),
+                                                torch.as_tensor(train_data.labels, device=device))
+        if log is not None and rank == 0:
+            log(f"imprinted {n} ArcFace centres from the starting model's embeddings")
     module: nn.Module = _TrainModule(model, criterion)
     if world > 1:
         module = torch.nn.parallel.DistributedDataParallel(

@@ -115,6 +115,23 @@ class ArcFaceLoss(nn.Module):
         cos = F.normalize(embeddings, dim=1) @ F.normalize(self.weight, dim=1).T
         return cos.view(len(embeddings), self.num_classes, self.sub_centers).amax(2)
 
+    @torch.no_grad()
+    def imprint(self, embeddings: torch.Tensor, labels: torch.Tensor) -> int:
+        """Put each class centre at the normalised mean embedding of its examples ("imprinted
+        weights", Qi et al., CVPR 2018), so a model that already embeds well starts with a
+        head that agrees with it instead of random centres. Sub-centres of a class keep their
+        small random offsets around that mean, so they can still split. Classes with no
+        example keep their random centre. Returns the number of classes imprinted."""
+        e = F.normalize(embeddings.float(), dim=1)
+        labels = labels.long()
+        sums = torch.zeros(self.num_classes, e.shape[1], dtype=e.dtype, device=e.device)
+        sums.index_add_(0, labels, e)
+        seen = torch.bincount(labels, minlength=self.num_classes)[: self.num_classes] > 0
+        centres = F.normalize(sums, dim=1).to(self.weight)
+        w = self.weight.view(self.num_classes, self.sub_centers, -1)
+        w[seen] = centres[seen, None, :] + w[seen]
+        return int(seen.sum())
+
     def forward(self, embeddings, labels, indices=None):
         cos = self.logits(embeddings).clamp(-1 + 1e-7, 1 - 1e-7)
         theta = torch.acos(cos.gather(1, labels[:, None]))
