@@ -52,7 +52,7 @@ def write_identities(out_dir, identities: Sequence[HorseIdentity], per_identity:
     if isinstance(identities, (int, np.integer)):
         if identities < 1:
             raise ConfigError(f"the number of identities must be >= 1, got {identities}")
-        identities = make_identities(int(first + identities), seed, hard_fraction)[first:]
+        identities = make_identities(int(identities), seed, hard_fraction, first)
     if per_identity < 1:
         raise ConfigError(f"per_identity must be >= 1, got {per_identity}")
     if sessions < 1:

@@ -247,14 +247,15 @@ def sample_identity(rng: np.random.Generator, hard: bool = False,
 N_FAMILIES = 8
 
 
-def make_identities(n: int, seed: int, hard_fraction: float = 0.2) -> list[HorseIdentity]:
-    """``n`` identities for a data set; identity ``i`` depends only on ``(seed, i, hard_fraction)``.
+def make_identities(n: int, seed: int, hard_fraction: float = 0.2, first: int = 0) -> list[HorseIdentity]:
+    """Identities ``first .. first + n - 1`` of a data set; identity ``i`` depends only on
+    ``(seed, i, hard_fraction)``.
 
     A ``hard_fraction`` of them are hard cases: members of one of a fixed number of
     families that share coat and (near-identical or no) markings.
     """
     out = []
-    for i in range(n):
+    for i in range(first, first + n):
         rng = np.random.default_rng([seed, i, 0])
         if rng.random() < hard_fraction:
             fam = int(rng.integers(N_FAMILIES))
