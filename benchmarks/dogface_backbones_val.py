@@ -20,9 +20,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[160, 224])
     args = ap.parse_args(argv)
 
-    from inspect_cv.evaluation.reid import evaluate_embeddings, read_identity_folder
+    from inspect_cv.evaluation.reid import evaluate_embeddings, read_identity_folder, split_identities
     from inspect_cv.train.reid.baseline import baseline_embeddings
-    from inspect_cv.train.reid.data import split_identities
 
     _, val = split_identities(read_identity_folder(args.data, 2), 0.1, 0)
     print(json.dumps({"val_dogs": val.num_identities, "images": len(val)}))

@@ -30,6 +30,11 @@ def register(sub) -> None:
                    help="reid with a gallery protocol: score each query against each gallery identity as the horse "
                         "gallery does (max: best gallery image; mean: the identity's averaged template) instead of "
                         "against each gallery image")
+    p.add_argument("--cohort", default=None, metavar="NPZ_OR_DIR",
+                   help="reid: normalise scores against a cohort of other identities (AS-norm): an embeddings .npz "
+                        "written by `inspect-cv reid embed` with the same model, or an image folder to embed "
+                        "(e.g. the training identities; never the evaluated ones)")
+    p.add_argument("--cohort-k", type=int, default=100, help="reid: top cohort scores per side for AS-norm (default 100)")
     p.set_defaults(func=run)
 
 

@@ -5,7 +5,8 @@ leave-one-out (every image queries all the others) unless ``args.protocol`` is
 ``query-gallery`` (one random gallery image per identity, the rest are queries) or
 ``sessions`` (enrolment session = gallery, later sessions = queries, from ``D/meta.json``);
 ``args.templates`` (max / mean) then scores queries against gallery identities as the horse
-gallery does. Writes
+gallery does; ``args.cohort`` (an embeddings ``.npz`` or an image folder) scores with AS-norm
+against that cohort (:class:`inspect_cv.reid.scorenorm.CohortNorm`, top ``args.cohort_k``). Writes
 ``metrics.json`` and ``roc.png``, ``det.png``, ``scores.png`` to ``--out`` and prints a summary.
 Torch-free: embeddings come from the ONNX runtime. ``args`` needs ``model``, ``data``, ``out``
 (or None), ``device`` (auto/cpu/cuda) and optionally ``protocol``; the ``inspect-cv evaluate``
@@ -32,15 +33,40 @@ def run(args) -> int:
     protocol = getattr(args, "protocol", None) or "leave-one-out"
     mask = (split_query_gallery(data.labels, 1, seed=0) if protocol == "query-gallery"
             else session_query_mask(data) if protocol == "sessions" else None)
+    norm = _cohort(model, getattr(args, "cohort", None), int(getattr(args, "cohort_k", 100) or 100), progress)
     metrics = evaluate_embeddings(emb, data.labels, protocol, query_mask=mask,
-                                  templates=getattr(args, "templates", None))
+                                  templates=getattr(args, "templates", None), norm=norm)
     print(f"{model.card.name}: {metrics.summary()}")
     out = getattr(args, "out", None)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        write_metrics(metrics, out / "metrics.json", {"model": str(args.model), "data": str(args.data)})
+        extra = {"model": str(args.model), "data": str(args.data)}
+        if norm is not None:
+            extra.update(cohort=str(args.cohort), cohort_size=len(norm), cohort_k=norm.top_k)
+        write_metrics(metrics, out / "metrics.json", extra)
         for path in save_plots({model.card.name: metrics}, out):
             print(f"wrote {path}")
         print(f"wrote {out / 'metrics.json'}")
     return 0
+
+
+def _cohort(model, cohort, top_k: int, progress):
+    """The :class:`CohortNorm` of ``--cohort`` (None without one)."""
+    if cohort is None:
+        return None
+    from ..errors import InputError
+    from ..reid.scorenorm import CohortNorm
+
+    path = Path(cohort)
+    if path.is_dir():
+        from ..io import iter_image_files
+        from ..reid.embed import embed_paths
+
+        result = embed_paths(model, sorted(iter_image_files([path])), progress=progress)
+        if len(result) < 2:
+            raise InputError("the cohort folder needs at least 2 readable images", path)
+        return CohortNorm(result.embeddings, top_k)
+    if path.suffix.lower() != ".npz":
+        raise InputError("--cohort must be an embeddings .npz or an image folder", path)
+    return CohortNorm.from_npz(path, top_k, getattr(model.card, "weights_sha256", None))

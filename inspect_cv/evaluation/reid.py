@@ -85,6 +85,19 @@ def read_identity_folder(root: str | Path, min_images: int = 1) -> IdentitySet:
     return IdentitySet(root, paths, np.asarray(labels, np.int64), names)
 
 
+def split_identities(data: IdentitySet, val_fraction: float, seed: int = 0) -> tuple[IdentitySet, IdentitySet | None]:
+    """Identity-disjoint split: a seeded ``val_fraction`` of the identities is held out.
+
+    Training (``data.val_fraction``, ``seed``) holds out its validation identities with this.
+    """
+    n_val = int(round(val_fraction * data.num_identities))
+    if n_val <= 0:
+        return data, None
+    val_ids = np.random.default_rng(seed).permutation(data.num_identities)[:n_val]
+    is_val = np.isin(data.labels, val_ids)
+    return data.subset(~is_val), data.subset(is_val)
+
+
 def split_query_gallery(labels: Sequence[int], per_identity: int = 1, seed: int = 0) -> np.ndarray:
     """Query mask: ``per_identity`` random images of each identity go to the gallery, the rest are queries.
 
@@ -195,14 +208,18 @@ def ranking_metrics(sim: np.ndarray, q_labels: np.ndarray, g_labels: np.ndarray,
 
 
 def pair_scores(emb: np.ndarray, labels: np.ndarray, max_impostors: int | None = 2_000_000,
-                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                seed: int = 0, norm=None) -> tuple[np.ndarray, np.ndarray]:
     """Cosine scores of all genuine pairs and of the impostor pairs (``i < j``).
 
     With more than ``max_impostors`` impostor pairs, a seeded uniform sample of that size is kept.
+    ``norm`` (a :class:`~inspect_cv.reid.scorenorm.CohortNorm`) normalises the scores first.
     """
     emb = _normalise(emb)
     labels = np.asarray(labels)
     sim = emb @ emb.T
+    if norm is not None:
+        st = norm.stats(emb)
+        sim = norm.normalise(sim, st, st)
     iu, ju = np.triu_indices(len(labels), k=1)
     same = labels[iu] == labels[ju]
     scores = sim[iu, ju].astype(np.float32)
@@ -213,9 +230,11 @@ def pair_scores(emb: np.ndarray, labels: np.ndarray, max_impostors: int | None =
 
 
 def cross_pair_scores(q_emb: np.ndarray, q_labels: np.ndarray, g_emb: np.ndarray, g_labels: np.ndarray,
-                      max_impostors: int | None = 2_000_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Cosine scores of every (query, gallery) pair, split into genuine and impostor."""
-    sim = (_normalise(q_emb) @ _normalise(g_emb).T).astype(np.float32)
+                      max_impostors: int | None = 2_000_000, seed: int = 0, norm=None) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine scores of every (query, gallery) pair, split into genuine and impostor (``norm``: as
+    :func:`pair_scores`)."""
+    q_emb, g_emb = _normalise(q_emb), _normalise(g_emb)
+    sim = (q_emb @ g_emb.T if norm is None else norm.score(q_emb, g_emb)).astype(np.float32)
     same = np.asarray(q_labels)[:, None] == np.asarray(g_labels)[None, :]
     genuine, impostor = sim[same], sim[~same]
     if max_impostors is not None and impostor.size > max_impostors:
@@ -268,13 +287,16 @@ TEMPLATES = ("max", "mean")
 
 
 def identity_scores(q_emb: np.ndarray, g_emb: np.ndarray, g_owner: np.ndarray, n_ids: int,
-                    templates: str = "max") -> np.ndarray:
+                    templates: str = "max", norm=None) -> np.ndarray:
     """(Q, n_ids) scores of each query against each gallery identity ``0 .. n_ids-1``.
 
     ``"max"``: the best cosine over the identity's gallery embeddings; ``"mean"``: the cosine
     with its template, the L2-normalised mean of its (normalised) gallery embeddings. Every
     identity needs at least one gallery embedding. Rows are expected L2-normalised.
+    ``norm`` (a :class:`~inspect_cv.reid.scorenorm.CohortNorm`) normalises each cosine first
+    (for ``"mean"``, the template is the gallery side).
     """
+    score = (lambda a, b: a @ b.T) if norm is None else norm.score
     if templates not in TEMPLATES:
         raise InputError(f"templates must be one of {', '.join(TEMPLATES)}, got {templates!r}")
     g_owner = np.asarray(g_owner)
@@ -284,16 +306,16 @@ def identity_scores(q_emb: np.ndarray, g_emb: np.ndarray, g_owner: np.ndarray, n
         t = np.zeros((n_ids, g_emb.shape[1]), np.float64)
         np.add.at(t, g_owner, g_emb)
         t /= np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-12)
-        return q_emb @ t.T
+        return score(q_emb, t)
     order = np.argsort(g_owner, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(g_owner[order]) != 0])
-    return np.maximum.reduceat(q_emb @ g_emb[order].T, starts, axis=1)
+    return np.maximum.reduceat(score(q_emb, g_emb[order]), starts, axis=1)
 
 
 def evaluate_embeddings(emb: np.ndarray, labels: Sequence[int], protocol: str = "leave-one-out",
                         query_mask: np.ndarray | None = None, fars: Sequence[float] = FARS,
                         max_impostors: int | None = 2_000_000, chunk: int = 2048,
-                        templates: str | None = None) -> ReidMetrics:
+                        templates: str | None = None, norm=None) -> ReidMetrics:
     """Rank-1/5, mAP, TAR at each FAR in ``fars``, EER of embeddings ``emb`` (N, D) with identities ``labels``.
 
     ``protocol`` is ``"leave-one-out"``, ``"query-gallery"`` or ``"sessions"`` (both need
@@ -301,7 +323,8 @@ def evaluate_embeddings(emb: np.ndarray, labels: Sequence[int], protocol: str = 
     ``templates`` (``"max"`` or ``"mean"``, with a query mask only) scores each query against
     each gallery *identity* as the horse gallery does (:func:`identity_scores`) instead of
     against each gallery image: ranks are over identities and verification pairs are
-    (query, identity) pairs.
+    (query, identity) pairs. ``norm`` (a :class:`~inspect_cv.reid.scorenorm.CohortNorm`) scores
+    every pair with cohort-normalised scores instead of plain cosines (ranking and verification).
     """
     emb = _normalise(emb)
     labels = np.asarray(labels)
@@ -324,12 +347,15 @@ def evaluate_embeddings(emb: np.ndarray, labels: Sequence[int], protocol: str = 
     if templates is not None:
         if protocol == "leave-one-out":
             raise InputError("templates need a gallery: use protocol 'query-gallery' or 'sessions'")
-        return _evaluate_templates(emb, labels, q_idx, g_idx, protocol, templates, fars, max_impostors)
+        return _evaluate_templates(emb, labels, q_idx, g_idx, protocol, templates, fars, max_impostors, norm)
+    mu, sd = norm.stats(emb) if norm is not None else (None, None)
     tot_r1 = tot_r5 = tot_ap = 0.0
     n_q = 0
     for s in range(0, q_idx.size, chunk):  # chunked: Q x G similarity matrices stay small
         qi = q_idx[s:s + chunk]
         sim = emb[qi] @ emb[g_idx].T
+        if norm is not None:
+            sim = norm.normalise(sim, (mu[qi], sd[qi]), (mu[g_idx], sd[g_idx]))
         exclude = qi[:, None] == g_idx[None, :] if protocol == "leave-one-out" else None
         ranks, m_ap, n = ranking_metrics(sim, labels[qi], labels[g_idx], exclude)
         if n:
@@ -338,23 +364,28 @@ def evaluate_embeddings(emb: np.ndarray, labels: Sequence[int], protocol: str = 
     if n_q == 0:
         raise InputError("no query has a true match: every identity needs at least two images")
     if protocol == "sessions":
-        genuine, impostor = cross_pair_scores(emb[q_idx], labels[q_idx], emb[g_idx], labels[g_idx], max_impostors)
+        genuine, impostor = cross_pair_scores(emb[q_idx], labels[q_idx], emb[g_idx], labels[g_idx], max_impostors,
+                                              norm=norm)
     else:
-        genuine, impostor = pair_scores(emb, labels, max_impostors)
+        genuine, impostor = pair_scores(emb, labels, max_impostors, norm=norm)
     far, tar, thr = roc_curve(genuine, impostor)
     eer, eer_thr = equal_error_rate(far, tar, thr)
-    return ReidMetrics(protocol, tot_r1 / n_q, tot_r5 / n_q, tot_ap / n_q,
+    return ReidMetrics(protocol + _norm_tag(norm), tot_r1 / n_q, tot_r5 / n_q, tot_ap / n_q,
                        {float(f): tar_at_far(far, tar, f) for f in fars}, eer, eer_thr,
                        int(len(labels)), n_ids, n_q, genuine, impostor)
 
 
-def _evaluate_templates(emb, labels, q_idx, g_idx, protocol, templates, fars, max_impostors) -> ReidMetrics:
+def _norm_tag(norm) -> str:
+    return "" if norm is None else f", AS-norm (top {norm.top_k} of a {len(norm)}-embedding cohort)"
+
+
+def _evaluate_templates(emb, labels, q_idx, g_idx, protocol, templates, fars, max_impostors, norm=None) -> ReidMetrics:
     ids, g_owner = np.unique(labels[g_idx], return_inverse=True)
     keep = np.isin(labels[q_idx], ids)  # a query whose identity has no gallery image cannot be found
     q_idx = q_idx[keep]
     if q_idx.size == 0:
         raise InputError("no query has a true match: every identity needs at least two images")
-    sim = identity_scores(emb[q_idx], emb[g_idx], g_owner, len(ids), templates)
+    sim = identity_scores(emb[q_idx], emb[g_idx], g_owner, len(ids), templates, norm)
     ranks, m_ap, n_q = ranking_metrics(sim, labels[q_idx], ids)
     same = labels[q_idx][:, None] == ids[None, :]
     genuine, impostor = sim[same].astype(np.float32), sim[~same].astype(np.float32)
@@ -362,7 +393,7 @@ def _evaluate_templates(emb, labels, q_idx, g_idx, protocol, templates, fars, ma
         impostor = np.random.default_rng(0).choice(impostor, max_impostors, replace=False)
     far, tar, thr = roc_curve(genuine, impostor)
     eer, eer_thr = equal_error_rate(far, tar, thr)
-    return ReidMetrics(f"{protocol}, {templates} per identity", ranks[1], ranks[5], m_ap,
+    return ReidMetrics(f"{protocol}, {templates} per identity{_norm_tag(norm)}", ranks[1], ranks[5], m_ap,
                        {float(f): tar_at_far(far, tar, f) for f in fars}, eer, eer_thr,
                        int(len(labels)), int(np.unique(labels).size), n_q, genuine, impostor)
 
@@ -407,13 +438,18 @@ def save_plots(metrics: ReidMetrics | dict[str, ReidMetrics], out_dir: str | Pat
 
     fig = Figure(figsize=(6, 2.8 * len(runs)))
     axes = fig.subplots(len(runs), 1, squeeze=False)
-    lo = min(float(min(m.genuine.min(), m.impostor.min())) for m in runs.values())
-    bins = np.linspace(max(-1.0, np.floor(lo * 10) / 10), 1.0, 81)
+    cosine = [m for m in runs.values() if "AS-norm" not in m.protocol]
+    lo = min((float(min(m.genuine.min(), m.impostor.min())) for m in cosine), default=-1.0)
+    cos_bins = np.linspace(max(-1.0, np.floor(lo * 10) / 10), 1.0, 81)  # one scale for all cosine runs
     for ax, (label, m) in zip(axes[:, 0], runs.items()):
+        normed = "AS-norm" in m.protocol  # z-scores, not cosines: a scale of their own
+        both = np.concatenate([m.genuine, m.impostor])
+        bins = np.linspace(float(both.min()), float(both.max()) + 1e-9, 81) if normed else cos_bins
         ax.hist(m.impostor, bins=bins, density=True, alpha=0.55, label=f"impostor ({m.impostor.size})")
         ax.hist(m.genuine, bins=bins, density=True, alpha=0.55, label=f"genuine ({m.genuine.size})")
         ax.axvline(m.eer_threshold, color="k", lw=0.8, ls="--", label=f"EER threshold {m.eer_threshold:.3f}")
-        ax.set(xlabel="cosine similarity", ylabel="density", title=f"pair scores: {label}")
+        ax.set(xlabel="AS-norm score" if normed else "cosine similarity", ylabel="density",
+               title=f"pair scores: {label}")
         ax.legend(fontsize=8)
     paths.append(_save(fig, out / "scores.png"))
     return paths

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from inspect_cv.evaluation.reid import IdentitySet, read_identity_folder  # noqa: F401 - re-exported
+from inspect_cv.evaluation.reid import IdentitySet, read_identity_folder, split_identities  # noqa: F401 - re-exported
 
 from .config import NORMALIZE
 
@@ -42,16 +42,6 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 HWC RGB -> normalised float32 CHW tensor (card normalisation)."""
     x = (image.astype(np.float32) * np.float32(NORMALIZE["scale"]) - _MEAN) / _STD
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
-
-
-def split_identities(data: IdentitySet, val_fraction: float, seed: int = 0) -> tuple[IdentitySet, IdentitySet | None]:
-    """Identity-disjoint split: a seeded ``val_fraction`` of the identities is held out."""
-    n_val = int(round(val_fraction * data.num_identities))
-    if n_val <= 0:
-        return data, None
-    val_ids = np.random.default_rng(seed).permutation(data.num_identities)[:n_val]
-    is_val = np.isin(data.labels, val_ids)
-    return data.subset(~is_val), data.subset(is_val)
 
 
 def build_augment(cfg: dict) -> Callable[[np.ndarray], np.ndarray] | None:
