@@ -208,3 +208,30 @@ def test_horse_enroll_scoring_option(cli, tmp_path, photos, embed_model):
         "--id", "A", photos[(0, 0)])
     with Gallery(tmp_path / "m.db") as g:
         assert g.scoring == "mean"  # the default for new galleries
+
+
+def test_horse_enroll_with_a_score_cohort(cli, tmp_path, photos, embed_model):
+    """``--cohort`` (an ``inspect-cv reid embed`` file of the same model) makes a gallery score by
+    AS-norm: verify reports the AS-norm default threshold until calibrated; a gallery that already
+    holds horses refuses one, as one line."""
+    from inspect_cv.reid.gallery import DEFAULT_NORM_THRESHOLD, Gallery
+
+    others = tmp_path / "others"
+    others.mkdir()
+    rng = np.random.default_rng(3)
+    for k in range(12):
+        write_image(others / f"o{k}.png", photo(10 + k, rng))
+    cli("reid", "embed", others, "--model", embed_model, "--out", tmp_path / "cohort.npz")
+    db = tmp_path / "g.db"
+    base = ["--gallery", db, "--model", embed_model, "--face-model", "none", "--json"]
+    cli("horse", "enroll", *base, "--cohort", tmp_path / "cohort.npz", "--id", "A", photos[(0, 0)], photos[(0, 1)])
+    _, out, _ = cli("horse", "verify", *base, "--id", "A", photos[(0, 2)])
+    v = _json(out)
+    assert v["threshold"] == DEFAULT_NORM_THRESHOLD and not v["calibrated"] and isinstance(v["match"], bool)
+    with Gallery(db) as g:
+        assert len(g.cohort) == 12
+    cli("horse", "enroll", "--gallery", tmp_path / "p.db", "--model", embed_model, "--face-model", "none",
+        "--id", "A", photos[(0, 0)])
+    code, out, err = cli("horse", "enroll", "--gallery", tmp_path / "p.db", "--model", embed_model, "--face-model",
+                         "none", "--cohort", tmp_path / "cohort.npz", "--id", "B", photos[(1, 0)], expect=1)
+    assert "new gallery" in err and "Traceback" not in err

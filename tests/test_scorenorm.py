@@ -128,3 +128,79 @@ def test_cli_evaluate_reid_with_cohort(tmp_path, embed_model, capsys):
     code = main(["evaluate", "reid", "--model", str(embed_model), "--data", str(data), "--cohort", str(tmp_path / "x.txt")])
     err = capsys.readouterr().err
     assert code != 0 and "cohort" in err and "Traceback" not in err
+
+
+# -- the gallery with a score cohort ------------------------------------------------------------
+@pytest.mark.parametrize("scoring", ["mean", "max"])
+def test_gallery_scores_are_the_evaluations_as_norm(tmp_path, scoring):
+    """verify / identify / calibrate of a gallery with a cohort give the AS-norm scores of
+    :func:`identity_scores` with the same cohort; the cohort survives reopening."""
+    from inspect_cv.evaluation.reid import identity_scores
+    from inspect_cv.reid.gallery import DEFAULT_NORM_THRESHOLD, Gallery, ModelInfo
+
+    emb, labels = breed_population(12, per_id=5, seed=3)
+    cohort = CohortNorm(breed_population(40, seed=4)[0], top_k=20)
+    enrol = np.tile([True, True, True, False, False], 12)
+    path = tmp_path / "g.db"
+    with Gallery(path, model=ModelInfo("m", "x", 32), scoring=scoring, cohort=cohort) as g:
+        assert g.threshold() == (DEFAULT_NORM_THRESHOLD, None)
+        for i in range(12):
+            g.enroll(f"h{i}", embeddings=emb[enrol & (labels == i)], check_similar=False)
+    want = identity_scores(emb[~enrol], emb[enrol], labels[enrol], 12, scoring, cohort)
+    with Gallery(path, model=ModelInfo("m", "x", 32)) as g:  # the stored cohort, not given again
+        assert g.cohort is not None and len(g.cohort) == 160 and g.cohort.top_k == 20
+        probes = np.flatnonzero(~enrol)
+        for row, j in enumerate(probes[:6]):
+            v = g.verify(f"h{labels[j]}", emb[j])
+            assert v.score == pytest.approx(want[row, labels[j]], abs=1e-4)
+            best = g.identify(emb[j], top_k=3).candidates[0]
+            assert best.horse_id == f"h{int(np.argmax(want[row]))}"
+            assert best.score == pytest.approx(want[row].max(), abs=1e-4)
+        cal = g.calibrate((labels, emb), target_far=0.05, enrol_per_identity=3, store=False)
+        assert cal.details["score_norm"] == "as-norm top 20 of 160"
+        meta = dict(g.conn.execute("SELECT key, value FROM meta").fetchall())
+        assert meta["schema_version"] == "2" and meta["score_norm"] == "as-norm"  # older readers refuse it
+
+
+def test_gallery_cohort_is_fixed_at_creation(tmp_path):
+    from inspect_cv.reid.embed import save_npz
+    from inspect_cv.reid.gallery import Gallery, ModelInfo
+
+    emb, _ = breed_population(10, seed=5)
+    a, b = CohortNorm(emb[:20], 10), CohortNorm(emb[20:], 10)
+    with Gallery(tmp_path / "c.db", model=ModelInfo("m", "x", 32), cohort=a) as g:
+        g.enroll("h", embeddings=emb[:2])
+    Gallery(tmp_path / "c.db", cohort=CohortNorm(emb[:20], 10)).close()  # the same cohort again: fine
+    with pytest.raises(InputError, match="its own cohort"):
+        Gallery(tmp_path / "c.db", cohort=b)
+    with Gallery(tmp_path / "plain.db", model=ModelInfo("m", "x", 32)) as g:
+        g.enroll("h", embeddings=emb[:2])
+        assert g.cohort is None
+        assert dict(g.conn.execute("SELECT key, value FROM meta").fetchall())["schema_version"] == "1"
+    with pytest.raises(InputError, match="new gallery"):
+        Gallery(tmp_path / "plain.db", cohort=a)
+    # a cohort file of another model is refused, naming the mismatch
+    npz = save_npz(tmp_path / "c.npz", [str(i) for i in range(20)], emb[:20],
+                   SimpleNamespace(card=SimpleNamespace(name="other", weights_sha256="b" * 64)))
+    with pytest.raises(InputError, match="another model"):
+        Gallery(tmp_path / "new.db", model=ModelInfo("m", "a" * 64, 32), cohort=npz)
+    Gallery(tmp_path / "new2.db", model=ModelInfo("m", "b" * 64, 32), cohort=npz).close()
+
+
+def test_gallery_with_cohort_accepts_more_at_the_same_far(tmp_path):
+    """What a lane gains: calibrated to the same FAR on one labelled set, the gallery with a
+    cohort accepts more genuine probes of a disjoint set of animals than the plain one."""
+    from inspect_cv.reid.gallery import Gallery, ModelInfo
+
+    cal_emb, cal_labels = breed_population(80, per_id=5, seed=6)
+    test_emb, test_labels = breed_population(80, per_id=5, seed=7)
+    cohort = CohortNorm(breed_population(150, seed=8)[0], 50)
+    enrol = np.tile([True, True, True, False, False], 80)
+    tar = {}
+    for name, c in (("plain", None), ("as-norm", cohort)):
+        with Gallery(tmp_path / f"{name}.db", model=ModelInfo("m", "x", 32), cohort=c) as g:
+            g.calibrate((cal_labels, cal_emb), target_far=0.02)
+            for i in range(80):
+                g.enroll(f"h{i}", embeddings=test_emb[enrol & (test_labels == i)], check_similar=False)
+            tar[name] = np.mean([g.verify(f"h{test_labels[j]}", test_emb[j]).match for j in np.flatnonzero(~enrol)])
+    assert tar["as-norm"] > tar["plain"] + 0.05, tar

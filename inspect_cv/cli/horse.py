@@ -50,6 +50,10 @@ def register(sub) -> None:
     e.add_argument("--scoring", choices=["mean", "max"], default=None,
                    help="how a new gallery scores a horse: mean (template of its enrolment photos, default) or "
                         "max (its best enrolment photo); fixed when the gallery is created")
+    e.add_argument("--cohort", default=None, metavar="NPZ",
+                   help="score cohort of a new gallery: an embeddings .npz (`inspect-cv reid embed`, same model) of "
+                        "other individuals; scores become AS-norm z-scores (calibrate before use); fixed when the "
+                        "gallery is created")
     e.add_argument("photos", nargs="+", metavar="PHOTO", help="face photos (or full photos with a face model)")
 
     v = verbs.add_parser("verify", parents=[common], help="1:1: is PHOTO the horse with this id?")
@@ -97,7 +101,8 @@ def _open(args, needs_model: bool, create: bool = False):
 
     model = args.model if needs_model else None
     detector = _face_detector(args.face_model) if needs_model else None
-    return Gallery(args.gallery, model=model, detector=detector, create=create, scoring=getattr(args, "scoring", None))
+    return Gallery(args.gallery, model=model, detector=detector, create=create, scoring=getattr(args, "scoring", None),
+                   cohort=getattr(args, "cohort", None))
 
 
 def _usage(msg: str) -> int:

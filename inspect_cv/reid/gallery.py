@@ -28,6 +28,15 @@ probe by one rule, fixed when the gallery is created and kept in its ``meta``:
   0.827 against 0.768 (``benchmarks/results/horse_templates.md``).
 - ``"max"`` (galleries made before): the best cosine over the horse's enrolment embeddings.
 
+A gallery may also be created with a score *cohort* (``cohort=``: embeddings of other
+individuals, e.g. training identities, by the same model): every score is then the AS-norm of
+the cosine (:class:`~inspect_cv.reid.scorenorm.CohortNorm`), a z-score against what each side
+scores with its nearest strangers, which raises the true-accept rate at a fixed FAR
+(DogFaceNet: ``benchmarks/results/reid_dogfacenet_asnorm.md``). The cohort is stored in the
+gallery (schema version 2, which older inspect-cv refuses rather than misread) and fixed when
+the gallery is created, like the scoring rule; thresholds are then in AS-norm units, so
+calibrate such a gallery before use.
+
 :meth:`Gallery.calibrate` measures impostor and genuine scores with the gallery's own rule and
 several enrolment photos per identity, so the calibrated FAR holds for galleries enrolled the
 same way.
@@ -55,8 +64,10 @@ from ..errors import InputError, ModelError
 from ..evaluation.reid import identity_scores
 from .quality import PhotoRejectedError, QualityConfig, check_photo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the newest this code reads; 2 = a gallery with a score cohort
+_PLAIN_SCHEMA = 1  # what a gallery without a cohort is written as (older inspect-cv reads it)
 DEFAULT_THRESHOLD = 0.5  # used until the gallery is calibrated (reported with far=None)
+DEFAULT_NORM_THRESHOLD = 4.0  # the same, in AS-norm units, for a gallery with a cohort
 SCORING = "mean"  # of new galleries
 LEGACY_SCORING = "max"  # a gallery whose meta names no rule (made before there was a choice)
 SCORINGS = ("max", "mean")
@@ -183,9 +194,12 @@ class _Index:
     enrolment embedding (``scoring="max"``) or one template per horse (``"mean"``: the normalised
     sum of its enrolment embeddings, kept as a running sum)."""
 
-    def __init__(self, dim: int, capacity: int = 1024, scoring: str = SCORING):
+    def __init__(self, dim: int, capacity: int = 1024, scoring: str = SCORING, norm=None):
         self.dim = dim
         self.scoring = scoring
+        self.norm = norm  # CohortNorm or None: row stats (mu, sd) kept beside the rows
+        self.mu = np.zeros(capacity if norm is not None else 0)
+        self.sd = np.ones(capacity if norm is not None else 0)
         self.vectors = np.zeros((capacity, dim), np.float32)
         self.owner = np.zeros(capacity, np.int64)
         self.sums = np.zeros((capacity if scoring == "mean" else 0, dim), np.float64)
@@ -204,6 +218,10 @@ class _Index:
         o = np.zeros(new, np.int64)
         o[: self.n] = self.owner[: self.n]
         self.vectors, self.owner = v, o
+        if self.norm is not None:
+            mu, sd = np.zeros(new), np.ones(new)
+            mu[: self.n], sd[: self.n] = self.mu[: self.n], self.sd[: self.n]
+            self.mu, self.sd = mu, sd
         if self.scoring == "mean":
             t = np.zeros((new, self.dim), np.float64)
             t[: self.n] = self.sums[: self.n]
@@ -228,15 +246,26 @@ class _Index:
                 self.n += 1
             self.sums[s] += np.asarray(vectors, np.float64).sum(axis=0)
             self.vectors[s] = self.sums[s] / max(float(np.linalg.norm(self.sums[s])), 1e-12)
+            self._row_stats(s, s + 1)
             return
         k = len(vectors)
         self._grow(self.n + k)
         self.vectors[self.n:self.n + k] = vectors
         self.owner[self.n:self.n + k] = s
         self.n += k
+        self._row_stats(self.n - k, self.n)
+
+    def _row_stats(self, a: int, b: int) -> None:
+        if self.norm is not None and b > a:
+            self.mu[a:b], self.sd[a:b] = self.norm.stats(self.vectors[a:b])
 
     def row_scores(self, q: np.ndarray) -> np.ndarray:
-        return self.vectors[: self.n] @ q
+        """Each row's score against probe ``q``: cosine, or its AS-norm with a cohort."""
+        raw = self.vectors[: self.n] @ q
+        if self.norm is None:
+            return raw
+        mu_q, sd_q = self.norm.stats(np.asarray(q)[None])
+        return 0.5 * ((raw - mu_q[0]) / sd_q[0] + (raw - self.mu[: self.n]) / self.sd[: self.n])
 
     def top_horses(self, scores: np.ndarray, k: int, exclude: int | None = None) -> list[tuple[int, float]]:
         """The ``k`` best horses (slot, max row score), best first."""
@@ -294,13 +323,17 @@ class Gallery:
         synchronous: SQLite ``synchronous`` setting, ``"FULL"`` (default: a committed
             enrolment survives power loss) or ``"NORMAL"`` (survives process crashes only).
         timeout: seconds to wait for another writer's lock.
+        cohort: score cohort for AS-norm (a :class:`~inspect_cv.reid.scorenorm.CohortNorm` or an
+            embeddings ``.npz`` of the same model, top 100): stored when the gallery is created
+            (or while it is still empty and uncalibrated) and used by every score after that;
+            refused if it differs from the gallery's. None: the gallery's own, if any.
 
     One ``Gallery`` object is meant for one thread; open one per thread or process.
     """
 
     def __init__(self, path: str | Path, model: Any = None, *, detector: Any = None,
                  quality: QualityConfig = QualityConfig(), scoring: str | None = None, create: bool = True,
-                 synchronous: str = "FULL", timeout: float = 30.0):
+                 synchronous: str = "FULL", timeout: float = 30.0, cohort: Any = None):
         self.path = Path(path)
         if scoring is not None and scoring not in SCORINGS:
             raise InputError(f"scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
@@ -338,6 +371,7 @@ class Gallery:
                 self._check_model(model)
             elif model is not None:
                 self.embedder()  # loads a name / path and checks it against the pinned model
+            self._norm = self._setup_cohort(cohort)
         except BaseException:
             self.conn.close()
             raise
@@ -373,7 +407,7 @@ class Gallery:
                 if statement.strip():
                     self.conn.execute(statement)
             now = _now()
-            for key, value in (("schema_version", str(SCHEMA_VERSION)), ("created", now), ("scoring", scoring),
+            for key, value in (("schema_version", str(_PLAIN_SCHEMA)), ("created", now), ("scoring", scoring),
                                ("gallery_version", "0")):
                 self.conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
 
@@ -416,6 +450,61 @@ class Gallery:
                                    ("dim", str(info.dim))])
         else:
             self._check_model(info)
+
+    # -- score cohort ------------------------------------------------------------------
+    @property
+    def cohort(self):
+        """The gallery's :class:`~inspect_cv.reid.scorenorm.CohortNorm`, or None (plain cosines)."""
+        return self._norm
+
+    def _stored_cohort(self):
+        from .scorenorm import CohortNorm
+
+        try:
+            row = self.conn.execute("SELECT top_k, dim, vectors FROM cohort ORDER BY id DESC LIMIT 1").fetchone()
+        except sqlite3.OperationalError:  # no cohort table: a plain gallery
+            return None
+        if row is None:
+            return None
+        top_k, dim, blob = row
+        return CohortNorm(np.frombuffer(blob, np.float32).reshape(-1, int(dim)), int(top_k))
+
+    def _setup_cohort(self, cohort: Any):
+        from .scorenorm import CohortNorm
+
+        stored = self._stored_cohort()
+        if cohort is None:
+            return stored
+        if isinstance(cohort, (str, Path)):
+            cohort = CohortNorm.from_npz(cohort, model_sha256=self._current_model(0).weights_sha256 or None)
+        if not isinstance(cohort, CohortNorm):
+            raise InputError(f"cohort must be a CohortNorm or an embeddings .npz, got {type(cohort).__name__}")
+        vectors = cohort.cohort.astype(np.float32)
+        if stored is not None:
+            same = (stored.top_k == cohort.top_k and stored.cohort.shape == vectors.shape
+                    and np.allclose(stored.cohort, vectors, atol=1e-6))
+            if not same:
+                raise InputError(f"this gallery scores against its own cohort ({len(stored)} embeddings, top "
+                                 f"{stored.top_k}; fixed when it was created), not the one given", self.path)
+            return stored
+        pinned = self.model_info
+        if pinned is not None and pinned.dim != cohort.dim:
+            raise ModelError(f"the cohort has {cohort.dim}-value embeddings, the gallery's have {pinned.dim}")
+        with self._write() as c:
+            n_horses = c.execute("SELECT COUNT(*) FROM horses").fetchone()[0]
+            n_cal = c.execute("SELECT COUNT(*) FROM calibration").fetchone()[0]
+            if n_horses or n_cal:
+                raise InputError("a score cohort can only be given to a new gallery (this one already holds "
+                                 f"{n_horses} horse(s) and {n_cal} calibration(s) scored without one)", self.path)
+            c.execute("CREATE TABLE IF NOT EXISTS cohort (id INTEGER PRIMARY KEY AUTOINCREMENT, top_k INTEGER NOT NULL, "
+                      "dim INTEGER NOT NULL, n INTEGER NOT NULL, vectors BLOB NOT NULL, created TEXT NOT NULL)")
+            c.execute("INSERT INTO cohort (top_k, dim, n, vectors, created) VALUES (?, ?, ?, ?, ?)",
+                      (cohort.top_k, cohort.dim, len(vectors), vectors.tobytes(), _now()))
+            c.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('score_norm', 'as-norm')")
+            self._bump_version()
+        self._meta = self._read_meta()
+        return self._stored_cohort()
 
     # -- models ------------------------------------------------------------------------
     def embedder(self):
@@ -554,7 +643,8 @@ class Gallery:
             self._index = None
             return
         dim = int(meta["dim"])
-        index = _Index(dim, capacity=max(1024, len(rows) + len(rows) // 4), scoring=meta.get("scoring", LEGACY_SCORING))
+        index = _Index(dim, capacity=max(1024, len(rows) + len(rows) // 4), scoring=meta.get("scoring", LEGACY_SCORING),
+                       norm=self._norm)
         if rows:
             blob = b"".join(r[1] for r in rows)
             mat = np.frombuffer(blob, np.float32).reshape(len(rows), dim)
@@ -576,9 +666,12 @@ class Gallery:
         return Calibration(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7] or "{}"))
 
     def threshold(self) -> tuple[float, float | None]:
-        """``(threshold, target_far)``: calibrated, else ``(DEFAULT_THRESHOLD, None)``."""
+        """``(threshold, target_far)``: calibrated, else ``(DEFAULT_THRESHOLD, None)`` (with a cohort
+        ``DEFAULT_NORM_THRESHOLD``)."""
         cal = self.calibration()
-        return (DEFAULT_THRESHOLD, None) if cal is None else (float(cal.threshold), float(cal.target_far))
+        if cal is None:
+            return (DEFAULT_THRESHOLD if self._norm is None else DEFAULT_NORM_THRESHOLD), None
+        return float(cal.threshold), float(cal.target_far)
 
     # -- audit ---------------------------------------------------------------------------
     def _audit(self, action: str, horse_id: str | None, result: str, score: float | None,
@@ -662,7 +755,7 @@ class Gallery:
         index = self._refresh() if check_similar else None
         if index is not None and index.n and keep:
             # per stored row, its best score against any new photo; then the best other horses
-            rows = (index.vectors[: index.n] @ vectors[keep].T).max(axis=1)
+            rows = np.max([index.row_scores(v) for v in vectors[keep]], axis=0)
             for slot, score in index.top_horses(rows, 3, exclude=index.slot.get(horse_id)):
                 if score >= threshold:
                     similar.append({"horse_id": index.horse_ids[slot], "name": index.names[slot],
@@ -902,7 +995,8 @@ class Gallery:
         enrol_owner = np.concatenate([np.full(len(r), j) for j, r in enumerate(enrol_rows)])
         probe_idx = np.concatenate([np.array(r) for r in probe_rows])
         probe_owner = np.concatenate([np.full(len(r), j) for j, r in enumerate(probe_rows)])
-        per_id = identity_scores(emb[probe_idx], emb[enrol_idx], enrol_owner, len(ident), self.scoring)  # (P, I)
+        per_id = identity_scores(emb[probe_idx], emb[enrol_idx], enrol_owner, len(ident), self.scoring,
+                                 self._norm)  # (P, I)
         genuine_mask = probe_owner[:, None] == np.arange(len(ident))[None, :]
         genuine = per_id[genuine_mask]
         impostor = per_id[~genuine_mask]
@@ -911,6 +1005,7 @@ class Gallery:
         tar = float(np.mean(genuine >= threshold))
         details = {"identities": len(ident), "probes": int(len(probe_idx)), "enrol_per_identity": enrol_per_identity,
                    "far_resolution": 1.0 / len(impostor), "scoring": self.scoring,
+                   "score_norm": None if self._norm is None else f"as-norm top {self._norm.top_k} of {len(self._norm)}",
                    "eer": round(_eer(genuine, impostor), 6),
                    "genuine_mean": float(genuine.mean()), "impostor_mean": float(impostor.mean())}
         if len(impostor) * target_far < 1:
