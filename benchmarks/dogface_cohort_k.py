@@ -7,7 +7,8 @@ The validation dogs are the 10 % of the training identities that the dogface rec
 (``data.val_fraction: 0.1``, seed 0). They are scored leave-one-out, raw and with AS-norm against a
 cohort of the other training dogs (the ones the model was trained on, as at test time, where the
 cohort is the training split). Prints one JSON line per ``top_k`` (rank-1, mAP, TAR at FAR 1 % and
-0.1 %, EER) and the chosen one: the best TAR at FAR 1 %, ties to the smaller ``top_k``. Also the
+0.1 %, EER) and the chosen one: the best TAR at FAR 1 %, ties to the smaller ``top_k``, with its
+AS-norm thresholds for FAR 1 % and 0.1 % on these pairs (a gallery's uncalibrated default). Also the
 cost of normalising one probe (its cohort scores and their top ``k``), median over 1,000 probes.
 Torch-free.
 """
@@ -55,6 +56,11 @@ def main(argv=None) -> int:
         row(k, evaluate_embeddings(emb_val, val.labels, norm=CohortNorm(emb_cohort, k)))
     best = max((r for r in rows if r["top_k"] is not None), key=lambda r: (r["tar_far_1e-2"], -r["top_k"]))
     norm = CohortNorm(emb_cohort, best["top_k"])
+    from inspect_cv.reid.gallery import threshold_for_far
+
+    m = evaluate_embeddings(emb_val, val.labels, norm=norm)
+    thresholds = {f"threshold_far_{far:g}": round(threshold_for_far(m.impostor, far), 3) for far in (0.01, 0.001)}
+    print(json.dumps(thresholds), flush=True)
     probes = emb_val[np.arange(1000) % len(emb_val)]
     times = []
     for p in probes:
@@ -66,7 +72,7 @@ def main(argv=None) -> int:
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"model": str(args.model), "rows": rows, "chosen_top_k": best["top_k"],
-                                        "normalise_ms_per_probe": cost}, indent=2) + "\n")
+                                        "normalise_ms_per_probe": cost, **thresholds}, indent=2) + "\n")
     return 0
 
 

@@ -524,6 +524,21 @@ def test_iter_image_files(tmp_path):
         iter_image_files([tmp_path / "z.png", tmp_path / "missing"])
 
 
+
+def test_iter_image_files_follows_linked_folders_once(tmp_path):
+    """Data sets are often assembled from links to other folders: those are walked, and a link
+    back up the tree does not loop."""
+    real = tmp_path / "real" / "h1"
+    real.mkdir(parents=True)
+    (real / "0.png").write_bytes(b"x")
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "h1").symlink_to(real, target_is_directory=True)
+    (real / "up").symlink_to(tmp_path / "real", target_is_directory=True)  # a loop
+    found = iter_image_files(ds)
+    assert [p.relative_to(ds).as_posix() for p in found] == ["h1/0.png"]
+
+
 # --- normalisation ----------------------------------------------------------------------
 
 def test_to_float_and_to_uint8_by_dtype_range():

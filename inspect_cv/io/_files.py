@@ -42,9 +42,18 @@ def iter_image_files(inputs: PathArg | Iterable[PathArg], recursive: bool = True
 
 
 def _walk(folder: Path, recursive: bool) -> list[Path]:
+    """Files under ``folder``; linked sub-folders are followed (data sets are often assembled from
+    links), each real folder once, so a link back up the tree cannot loop."""
     out = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+    visited = {os.path.realpath(folder)}
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        keep = []
+        for d in sorted(d for d in dirs if not d.startswith(".")) if recursive else []:
+            real = os.path.realpath(os.path.join(root, d))
+            if real not in visited:
+                visited.add(real)
+                keep.append(d)
+        dirs[:] = keep
         for name in files:
             if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_EXTENSIONS:
                 out.append(Path(root) / name)
