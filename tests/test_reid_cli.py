@@ -224,12 +224,13 @@ def test_horse_enroll_with_a_score_cohort(cli, tmp_path, photos, embed_model):
     cli("reid", "embed", others, "--model", embed_model, "--out", tmp_path / "cohort.npz")
     db = tmp_path / "g.db"
     base = ["--gallery", db, "--model", embed_model, "--face-model", "none", "--json"]
-    cli("horse", "enroll", *base, "--cohort", tmp_path / "cohort.npz", "--id", "A", photos[(0, 0)], photos[(0, 1)])
+    cli("horse", "enroll", *base, "--cohort", tmp_path / "cohort.npz", "--cohort-k", 5, "--id", "A",
+        photos[(0, 0)], photos[(0, 1)])
     _, out, _ = cli("horse", "verify", *base, "--id", "A", photos[(0, 2)])
     v = _json(out)
     assert v["threshold"] == DEFAULT_NORM_THRESHOLD and not v["calibrated"] and isinstance(v["match"], bool)
     with Gallery(db) as g:
-        assert len(g.cohort) == 12
+        assert len(g.cohort) == 12 and g.cohort.top_k == 5
     cli("horse", "enroll", "--gallery", tmp_path / "p.db", "--model", embed_model, "--face-model", "none",
         "--id", "A", photos[(0, 0)])
     code, out, err = cli("horse", "enroll", "--gallery", tmp_path / "p.db", "--model", embed_model, "--face-model",

@@ -54,6 +54,8 @@ def register(sub) -> None:
                    help="score cohort of a new gallery: an embeddings .npz (`inspect-cv reid embed`, same model) of "
                         "other individuals; scores become AS-norm z-scores (calibrate before use); fixed when the "
                         "gallery is created")
+    e.add_argument("--cohort-k", type=int, default=100, metavar="K",
+                   help="with --cohort: top cohort scores per side (default 100)")
     e.add_argument("photos", nargs="+", metavar="PHOTO", help="face photos (or full photos with a face model)")
 
     v = verbs.add_parser("verify", parents=[common], help="1:1: is PHOTO the horse with this id?")
@@ -102,7 +104,7 @@ def _open(args, needs_model: bool, create: bool = False):
     model = args.model if needs_model else None
     detector = _face_detector(args.face_model) if needs_model else None
     return Gallery(args.gallery, model=model, detector=detector, create=create, scoring=getattr(args, "scoring", None),
-                   cohort=getattr(args, "cohort", None))
+                   cohort=getattr(args, "cohort", None), cohort_k=getattr(args, "cohort_k", None) or 100)
 
 
 def _usage(msg: str) -> int:

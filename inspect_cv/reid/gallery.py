@@ -67,7 +67,7 @@ from .quality import PhotoRejectedError, QualityConfig, check_photo
 SCHEMA_VERSION = 2  # the newest this code reads; 2 = a gallery with a score cohort
 _PLAIN_SCHEMA = 1  # what a gallery without a cohort is written as (older inspect-cv reads it)
 DEFAULT_THRESHOLD = 0.5  # used until the gallery is calibrated (reported with far=None)
-DEFAULT_NORM_THRESHOLD = 4.0  # the same, in AS-norm units, for a gallery with a cohort
+DEFAULT_NORM_THRESHOLD = 3.7  # the same in AS-norm units (with a cohort): FAR 0.1 % on the DogFaceNet validation dogs, top 400
 SCORING = "mean"  # of new galleries
 LEGACY_SCORING = "max"  # a gallery whose meta names no rule (made before there was a choice)
 SCORINGS = ("max", "mean")
@@ -324,7 +324,7 @@ class Gallery:
             enrolment survives power loss) or ``"NORMAL"`` (survives process crashes only).
         timeout: seconds to wait for another writer's lock.
         cohort: score cohort for AS-norm (a :class:`~inspect_cv.reid.scorenorm.CohortNorm` or an
-            embeddings ``.npz`` of the same model, top 100): stored when the gallery is created
+            embeddings ``.npz`` of the same model, with ``cohort_k`` top scores): stored when the gallery is created
             (or while it is still empty and uncalibrated) and used by every score after that;
             refused if it differs from the gallery's. None: the gallery's own, if any.
 
@@ -333,7 +333,7 @@ class Gallery:
 
     def __init__(self, path: str | Path, model: Any = None, *, detector: Any = None,
                  quality: QualityConfig = QualityConfig(), scoring: str | None = None, create: bool = True,
-                 synchronous: str = "FULL", timeout: float = 30.0, cohort: Any = None):
+                 synchronous: str = "FULL", timeout: float = 30.0, cohort: Any = None, cohort_k: int = 100):
         self.path = Path(path)
         if scoring is not None and scoring not in SCORINGS:
             raise InputError(f"scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
@@ -371,7 +371,7 @@ class Gallery:
                 self._check_model(model)
             elif model is not None:
                 self.embedder()  # loads a name / path and checks it against the pinned model
-            self._norm = self._setup_cohort(cohort)
+            self._norm = self._setup_cohort(cohort, cohort_k)
         except BaseException:
             self.conn.close()
             raise
@@ -469,14 +469,14 @@ class Gallery:
         top_k, dim, blob = row
         return CohortNorm(np.frombuffer(blob, np.float32).reshape(-1, int(dim)), int(top_k))
 
-    def _setup_cohort(self, cohort: Any):
+    def _setup_cohort(self, cohort: Any, top_k: int = 100):
         from .scorenorm import CohortNorm
 
         stored = self._stored_cohort()
         if cohort is None:
             return stored
         if isinstance(cohort, (str, Path)):
-            cohort = CohortNorm.from_npz(cohort, model_sha256=self._current_model(0).weights_sha256 or None)
+            cohort = CohortNorm.from_npz(cohort, top_k, model_sha256=self._current_model(0).weights_sha256 or None)
         if not isinstance(cohort, CohortNorm):
             raise InputError(f"cohort must be a CohortNorm or an embeddings .npz, got {type(cohort).__name__}")
         vectors = cohort.cohort.astype(np.float32)
