@@ -158,6 +158,10 @@ def test_gallery_scores_are_the_evaluations_as_norm(tmp_path, scoring):
             assert best.score == pytest.approx(want[row].max(), abs=1e-4)
         cal = g.calibrate((labels, emb), target_far=0.05, enrol_per_identity=3, store=False)
         assert cal.details["score_norm"] == "as-norm top 20 of 160"
+        g.export(tmp_path / "g.npz")
+        with np.load(tmp_path / "g.npz") as z:
+            assert z["cohort"].shape == (160, 32)
+            assert json.loads(str(z["gallery_json"]))["cohort"] == {"embeddings": 160, "top_k": 20}
         meta = dict(g.conn.execute("SELECT key, value FROM meta").fetchall())
         assert meta["schema_version"] == "2" and meta["score_norm"] == "as-norm"  # older readers refuse it
 

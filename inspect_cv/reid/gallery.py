@@ -913,7 +913,8 @@ class Gallery:
         """Write the gallery to ``.json`` (horses, photo hashes, optional vectors) or ``.npz``.
 
         The ``.npz`` holds ``horse_ids`` (one per embedding), ``embeddings`` (float32),
-        ``photo_sha256`` and ``gallery_json`` (the JSON document without vectors).
+        ``photo_sha256`` and ``gallery_json`` (the JSON document without vectors), and for a
+        gallery with a score cohort ``cohort`` (its embeddings; the JSON names its size and top K).
         """
         path = Path(path)
         suffix = path.suffix.lower()
@@ -940,6 +941,7 @@ class Gallery:
         doc = {"schema_version": int(meta.get("schema_version", SCHEMA_VERSION)),
                "model": {"name": meta.get("model_name"), "weights_sha256": meta.get("model_sha256"), "dim": dim},
                "scoring": meta.get("scoring", LEGACY_SCORING), "calibration": cal.to_dict() if cal else None,
+               "cohort": None if self._norm is None else {"embeddings": len(self._norm), "top_k": self._norm.top_k},
                "exported": _now(),
                "horses": [h | {"embeddings": by_horse.get(h["id"], [])} for h in horses]}
         if audit is not None:
@@ -951,9 +953,10 @@ class Gallery:
         else:
             mat = (np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), dim)
                    if rows else np.zeros((0, dim), np.float32))
+            extra = {} if self._norm is None else {"cohort": self._norm.cohort.astype(np.float32)}
             np.savez(tmp, horse_ids=np.array([r[0] for r in rows], dtype=str).reshape(-1),
                      embeddings=mat, photo_sha256=np.array([r[2] or "" for r in rows], dtype=str).reshape(-1),
-                     gallery_json=np.array(json.dumps(doc)))
+                     gallery_json=np.array(json.dumps(doc)), **extra)
         os.replace(tmp, path)
         return path
 
