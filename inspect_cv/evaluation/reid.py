@@ -171,12 +171,12 @@ class ReidMetrics:
                 f"EER={self.eer:.4f}")
 
 
-def _normalise(emb: np.ndarray) -> np.ndarray:
+def _normalise(emb: np.ndarray, what: str = "embeddings") -> np.ndarray:
     emb = np.asarray(emb, np.float64)
     if emb.ndim != 2 or emb.shape[0] == 0:
-        raise InputError(f"embeddings must be a non-empty (N, D) array, got shape {emb.shape}")
+        raise InputError(f"{what} must be a non-empty (N, D) array, got shape {emb.shape}")
     if not np.isfinite(emb).all():
-        raise InputError("embeddings contain NaN or infinite values")
+        raise InputError(f"{what} contain NaN or infinite values")
     return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
 
 

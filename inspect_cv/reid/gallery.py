@@ -264,8 +264,8 @@ class _Index:
         raw = self.vectors[: self.n] @ q
         if self.norm is None:
             return raw
-        mu_q, sd_q = self.norm.stats(np.asarray(q)[None])
-        return 0.5 * ((raw - mu_q[0]) / sd_q[0] + (raw - self.mu[: self.n]) / self.sd[: self.n])
+        rows = (self.mu[: self.n], self.sd[: self.n])
+        return self.norm.normalise(raw[None], self.norm.stats(np.asarray(q)[None]), rows)[0]
 
     def top_horses(self, scores: np.ndarray, k: int, exclude: int | None = None) -> list[tuple[int, float]]:
         """The ``k`` best horses (slot, max row score), best first."""

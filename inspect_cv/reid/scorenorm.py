@@ -32,17 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..evaluation.reid import _normalise as _unit  # checked (N, D), L2-normalised float64
 
 DEFAULT_TOP_K = 100
-
-
-def _unit(emb: np.ndarray, what: str) -> np.ndarray:
-    emb = np.asarray(emb, np.float64)
-    if emb.ndim != 2 or emb.shape[0] == 0:
-        raise InputError(f"{what} must be a non-empty (N, D) array, got shape {emb.shape}")
-    if not np.isfinite(emb).all():
-        raise InputError(f"{what} contain NaN or infinite values")
-    return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
 
 
 class CohortNorm:
