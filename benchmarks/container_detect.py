@@ -35,7 +35,7 @@ import numpy as np
 
 
 def run_folder(det, folder: Path, classes: list[str], iou_thr: float, conf: float, limit: int | None, progress,
-               body_filter: bool = True):
+               body_filter: bool = True, tta: str | None = None):
     from inspect_cv.container.evaluate import score_scan
     from inspect_cv.container.inspect import find_body, inside_body, read_container_scan, run_detector
     from inspect_cv.errors import InspectCVError
@@ -53,7 +53,7 @@ def run_folder(det, folder: Path, classes: list[str], iou_thr: float, conf: floa
         t0 = time.perf_counter()
         try:
             scan = read_container_scan(path, pixel_mm=im.get("pixel_mm"))
-            d = run_detector(det, scan, conf=conf)
+            d = run_detector(det, scan, conf=conf, tta=tta)
             # as inspect-cv scan-container: boxes centred outside the container body are dropped
             scores_outside = np.zeros(0, np.float32)
             if body_filter:
@@ -197,6 +197,8 @@ def main(argv=None) -> int:
                          "(inspect_cv.container.evaluate.choose_class_thresholds) and report them")
     ap.add_argument("--limit", type=int, default=None, help="first N scans of each folder")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--tta", choices=["none", "flip"], default=None,
+                    help="flip: each tile also mirrored, the two views fused (default: the card's setting)")
     ap.add_argument("--out", default=None, help="OUT.md / OUT.json / OUT_froc.png")
     ap.add_argument("--no-body-filter", action="store_true",
                     help="keep boxes centred outside the located container body (scan-container drops them)")
@@ -214,7 +216,7 @@ def main(argv=None) -> int:
           None if a.class_conf == "none" else json.loads(a.class_conf))
     summaries, all_rows = {}, []
     for folder in a.scans:
-        rows = run_folder(det, Path(folder), classes, a.iou, a.conf, a.limit, progress, not a.no_body_filter)
+        rows = run_folder(det, Path(folder), classes, a.iou, a.conf, a.limit, progress, not a.no_body_filter, a.tta)
         all_rows += rows
         summaries[Path(folder).name] = summarise(rows, classes, thresholds, a.fa, fixed, cc)
     if len(a.scans) > 1:
@@ -226,7 +228,8 @@ def main(argv=None) -> int:
     cmd = "PYTHONPATH=. python " + " ".join(shlex.quote(x) for x in [sys.argv[0]] + (argv or sys.argv[1:]))
     lines = [f"# Container detector: concealed items, recall at <= {a.fa} false alarms per scan", "",
              f"`{cmd}`", "",
-             f"Model `{a.model}` ({det.card.name} {det.card.version}); found = same class, IoU >= {a.iou}; "
+             f"Model `{a.model}` ({det.card.name} {det.card.version}; test-time augmentation: "
+             f"{a.tta or (det.card.extra or {}).get('tta', 'none')}); found = same class, IoU >= {a.iou}; "
              "false alarm = a box touching no true item. \"recall @ FA target\" reads the curve at the "
              "lowest threshold whose false alarms per scan on that set stay within the target; the fixed "
              "threshold is set in advance (`--threshold`, else the card's).", "",

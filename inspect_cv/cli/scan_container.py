@@ -32,6 +32,9 @@ def register(sub) -> None:
     p.add_argument("--profile", default=None, help="scanner profile for the mass estimate")
     p.add_argument("--conf", type=float, default=None, help="score threshold (default: the card's)")
     p.add_argument("--tile", default="auto", help="auto, off, or a tile size in model pixels")
+    p.add_argument("--tta", choices=["none", "flip"], default=None,
+                   help="flip: also run each tile mirrored and fuse the two views (twice the model "
+                        "time); default the card's setting, which its thresholds were chosen with")
     p.set_defaults(func=run)
 
 
@@ -90,7 +93,7 @@ def run(args) -> int:
 
     def process(path: str) -> dict:
         scan = read_container_scan(path, args.low, pixel_mm=args.pixel_mm, profile=args.profile)
-        insp = inspect_container(scan, detector, _manifest_for(path, args), tile=tile, conf=args.conf)
+        insp = inspect_container(scan, detector, _manifest_for(path, args), tile=tile, conf=args.conf, tta=args.tta)
         if args.save_vis is not None:
             from ..container.overview import render_overview
             from ..io import write_image

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from inspect_cv.errors import InputError
+from inspect_cv.detection.tta import MODES as TTA_MODES, mirror_tta, resolve_conf
 
 from . import physics as cphys
 
@@ -732,31 +733,41 @@ def within_body(det, body: ContainerBody):
 
 
 def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou=None,
-                 body: ContainerBody | None = None):
+                 body: ContainerBody | None = None, tta: str | None = None):
     """Tiled detection over the windowed scan (tiles converted on the fly; windows of
     pure air are not run). Without ``conf``, a card with per-class thresholds
     (``extra["class_conf"]``, chosen on calibration scans) is applied class by class.
-    With ``body``, only boxes centred inside the container are kept (:func:`within_body`)."""
+    With ``body``, only boxes centred inside the container are kept (:func:`within_body`).
+    ``tta``: ``"flip"`` runs every tile mirrored as well and fuses the two views
+    (:mod:`inspect_cv.detection.tta`), ``"none"`` once; default the card's ``extra["tta"]``
+    (thresholds in a card are chosen with its own setting), else ``"none"``."""
     extra = (getattr(detector, "card", None) and detector.card.extra) or {}
     win = dict(extra.get("container_window", {}))
+    tta = str(extra.get("tta", "none")) if tta is None else tta
+    if tta not in TTA_MODES:
+        raise InputError(f"tta must be one of {', '.join(TTA_MODES)}, got {tta!r}")
     class_conf = dict(extra.get("class_conf") or {}) if conf is None else None
     if class_conf:
-        det = run_detector(detector, scan, tile, min(1.0, *(float(v) for v in class_conf.values())), iou, body)
+        det = run_detector(detector, scan, tile, min(1.0, *(float(v) for v in class_conf.values())), iou, body, tta)
         return det.filter(class_conf)
     if body is not None:
-        return within_body(run_detector(detector, scan, tile, conf, iou), body)
+        return within_body(run_detector(detector, scan, tile, conf, iou, tta=tta), body)
     view = ScanView.for_window(scan, win)
     # a card that names its model pixel pitch gets tiles at that pitch whatever the scanner's
     scale = detector.tile_scale(scan.pixel_mm) if hasattr(detector, "tile_scale") else None
     tiler = detector.tiler(tile, view.shape, scale=scale) if scale is not None else detector.tiler(tile, view.shape)
     if tiler is None:
+        if tta == "flip":
+            return mirror_tta(detector.predict_tiles, [view[:, :]], conf=resolve_conf(detector, conf), iou=iou)[0]
         return detector.predict_tiles([view[:, :]], conf=conf, iou=iou)[0]
+    tiler.tta = tta
     return tiler.predict(view, conf=conf, iou=iou, skip=air_windows(scan))
+
 
 
 def inspect_container(scan: ContainerScanInput, detector=None, manifest: dict | None = None,
                       calibration: dict | None = None, tile="auto", conf: float | None = None,
-                      iou: float | None = None) -> ContainerInspection:
+                      iou: float | None = None, tta: str | None = None) -> ContainerInspection:
     """The whole inspection of one scan: container localisation, empty verification,
     mass estimate, optional tiled detection and optional declaration check."""
     import time
@@ -770,7 +781,7 @@ def inspect_container(scan: ContainerScanInput, detector=None, manifest: dict | 
     timings = {"physics": (t1 - t0) * 1000}
     det, name, alarm = None, "none", None
     if detector is not None:
-        det = run_detector(detector, scan, tile, conf, iou, body)
+        det = run_detector(detector, scan, tile, conf, iou, body, tta)
         name = getattr(getattr(detector, "card", None), "name", type(detector).__name__)
         alarm = bool(detector.alarm(det)) if hasattr(detector, "alarm") else len(det) > 0
         timings["detector"] = (time.perf_counter() - t1) * 1000

@@ -21,6 +21,7 @@ import numpy as np
 
 from .boxes import box_iou, box_ios
 from .core import Detections
+from .tta import MODES, mirror_tta, resolve_conf
 
 
 def _starts(length: int, tile: int, step: int) -> list[int]:
@@ -177,6 +178,9 @@ class TiledPredictor:
             trained at half resolution); tiles are cut from the original and resized one
             batch at a time, so the whole scaled image is never held in memory.
         batch: tiles per inference call.
+        tta: ``"flip"`` also runs every tile mirrored left-right and fuses the two views
+            (:func:`inspect_cv.detection.tta.mirror_tta`; twice the model time, other scores:
+            choose thresholds with it on); ``"none"`` (default) runs each tile once.
     """
 
     detector: object
@@ -185,6 +189,7 @@ class TiledPredictor:
     scale: float = 1.0
     batch: int = 8
     iou: float = 0.5
+    tta: str = "none"
 
     def windows(self, height: int, width: int) -> np.ndarray:
         tile = self.tile or tuple(getattr(self.detector, "input_size"))
@@ -199,6 +204,15 @@ class TiledPredictor:
                 size = (max(1, round((x2 - x1) * self.scale)), max(1, round((y2 - y1) * self.scale)))
                 crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR)
             yield crop
+
+    def _runner(self, predict_kw: dict) -> Callable[[list], list[Detections]]:
+        if self.tta == "none":
+            return lambda batch: self.detector.predict_tiles(batch, **predict_kw)
+        if self.tta != "flip":
+            raise ValueError(f"tta must be one of {MODES}, got {self.tta!r}")
+        kw = dict(predict_kw)
+        conf = resolve_conf(self.detector, kw.pop("conf", None))
+        return lambda batch: mirror_tta(self.detector.predict_tiles, batch, conf=conf, **kw)
 
     def predict(self, image: np.ndarray, progress: Callable | None = None,
                 skip: Callable[[np.ndarray], np.ndarray] | None = None, **predict_kw) -> Detections:
@@ -218,14 +232,17 @@ class TiledPredictor:
         chunks = range(0, len(windows), self.batch)
         if progress is not None:
             chunks = progress(chunks, total=len(chunks), desc="tiles")
+        run = self._runner(predict_kw)
         for start in chunks:
             batch = [next(tiles) for _ in range(min(self.batch, len(windows) - start))]
-            for det in self.detector.predict_tiles(batch, **predict_kw):
+            for det in run(batch):
                 results.append(det.scale(1.0 / self.scale) if self.scale != 1.0 else det)
         if len(windows) == 0:
             merged = Detections.empty(tuple(getattr(self.detector, "classes", ())), (h, w))
         else:
             merged = merge_tile_detections(results, windows, (h, w), iou=self.iou)
         merged.meta["tiles"] = int(len(windows))
+        if self.tta != "none":
+            merged.meta["tta"] = self.tta
         merged.meta["tiles_skipped"] = int(len(all_windows) - len(windows))
         return merged
