@@ -153,3 +153,31 @@ def test_module_examples_hold():
 
     result = doctest.testmod(tta)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_detector_predict_with_flip_and_cli(grid_model, tmp_path, capsys):
+    """Detector.predict(tta="flip"): the grid model is mirror-symmetric on cell-aligned squares,
+    so the fused result equals the plain one. The CLI passes --tta through; a bad mode is one
+    typed error."""
+    import json
+
+    import cv2
+
+    from inspect_cv import load
+    from inspect_cv.cli.main import main
+    from inspect_cv.errors import InputError
+
+    det = load(grid_model)
+    img = np.full((128, 128, 3), 255, np.uint8)
+    img[48:64, 32:48] = (0, 255, 255)      # dark red channel: one blue_thing cell
+    img[96:112, 80:96] = (255, 255, 0)     # dark blue channel: one red_thing cell
+    plain, fused = det.predict(img, conf=0.3), det.predict(img, conf=0.3, tta="flip")
+    assert len(plain) == len(fused) == 2
+    assert np.allclose(np.sort(plain.boxes, 0), np.sort(fused.boxes, 0), atol=1e-3)
+    assert np.allclose(np.sort(plain.scores), np.sort(fused.scores), atol=1e-5)
+    with pytest.raises(InputError):
+        det.predict(img, tta="upside-down")
+    cv2.imwrite(str(tmp_path / "a.png"), img[..., ::-1])
+    code = main(["detect", str(tmp_path / "a.png"), "--model", str(grid_model), "--tta", "flip", "--conf", "0.3"])
+    out = capsys.readouterr().out
+    assert code == 0 and len(json.loads(out.strip().splitlines()[0])["detections"]) == 2

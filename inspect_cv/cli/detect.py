@@ -23,6 +23,9 @@ def register(sub) -> None:
     p.add_argument("--save-vis", type=Path, default=None, metavar="DIR", help="save annotated PNGs here")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--tile", default="auto", help="auto, off, or a tile size in model pixels")
+    p.add_argument("--tta", choices=["none", "flip"], default=None,
+                   help="flip: also run each image mirrored and fuse the two views (twice the model time); "
+                        "default the card's setting, which its thresholds were chosen with")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for inference")
     p.set_defaults(func=run)
 
@@ -47,13 +50,13 @@ def expand_inputs(inputs: list[str], keep=None, what: str = "image") -> list[tup
     return out
 
 
-def detect_one(detector, path: str, conf, iou, tile, save_vis: Path | None) -> dict:
+def detect_one(detector, path: str, conf, iou, tile, save_vis: Path | None, tta: str | None = None) -> dict:
     from ..io import read_image
 
     from ..service.records import detection_record
 
     image = read_image(path)
-    record, det, alarm = detection_record(detector, image, path, conf, iou, tile)
+    record, det, alarm = detection_record(detector, image, path, conf, iou, tile, tta)
     if save_vis is not None:
         from ..io import write_image
         from ..vis import draw_detections
@@ -79,7 +82,7 @@ def run(args) -> int:
             return 2
     detector = load(args.model, device=args.device, threads=args.threads)
     items = expand_inputs(args.inputs)
-    records = write_records(items, lambda path: detect_one(detector, path, args.conf, args.iou, tile, args.save_vis),
+    records = write_records(items, lambda path: detect_one(detector, path, args.conf, args.iou, tile, args.save_vis, args.tta),
                             args.out, "detect")
     done = [r for r in records if "error" not in r]
     n_ok, n_alarm = len(done), sum(r["alarm"] for r in done)

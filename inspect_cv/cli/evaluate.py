@@ -24,6 +24,9 @@ def register(sub) -> None:
     p.add_argument("--conf", type=float, default=0.001, help="score threshold for mAP (keep it low)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--tile", default="auto")
+    p.add_argument("--tta", choices=["none", "flip"], default=None,
+                   help="flip: also run each image mirrored (detectors) and fuse the two views (twice the model time); "
+                        "default the card's setting, which its thresholds were chosen with")
     p.add_argument("--protocol", choices=["leave-one-out", "query-gallery", "sessions"], default="leave-one-out",
                    help="reid: leave-one-out, one gallery image per identity, or enrolment session vs later ones")
     p.add_argument("--templates", choices=["max", "mean"], default=None,
@@ -91,7 +94,7 @@ def run(args) -> int:
     ds = load_datasets(data, args.format, args.split)
     preds = []
     for rec in progress(ds.images, desc="evaluate"):
-        preds.append(detector.predict(read_image(ds.image_path(rec)), conf=args.conf, tile=args.tile))
+        preds.append(detector.predict(read_image(ds.image_path(rec)), conf=args.conf, tile=args.tile, tta=args.tta))
     m = evaluate_detections(ds, preds, detector.classes, detector.alarm_classes)
     print(f"{'class':<16} {'boxes':>6} {'AP50':>7} {'AP50-95':>8}")
     for name, v in m.per_class.items():

@@ -10,6 +10,7 @@ from ..detection.boxes import batched_nms
 from ..detection.core import Detections
 from ..detection.letterbox import LetterboxInfo, letterbox
 from ..detection.slicing import TiledPredictor
+from ..detection.tta import MODES as TTA_MODES, mirror_tta, resolve_conf
 from ..errors import InputError, ModelCardError
 from .card import ModelCard
 from .preprocess import to_model_rgb, unit_range
@@ -214,7 +215,8 @@ class Detector(_OnnxModel):
         return float(min(8.0, max(1e-3, float(pixel_mm) / float(model_mm))))
 
     def predict(self, images, conf: float | None = None, iou: float | None = None, max_det: int = 300,
-                tile: int | str | None = "auto", batch_size: int = 8) -> Detections | list[Detections]:
+                tile: int | str | None = "auto", batch_size: int = 8,
+                tta: str | None = None) -> Detections | list[Detections]:
         """Detect objects in one image or a batch.
 
         Args:
@@ -224,10 +226,17 @@ class Detector(_OnnxModel):
             iou: NMS IoU threshold (default from the card).
             tile: ``"auto"`` (tile images much larger than the model input, or as the card
                 says), ``"off"``, or a tile size in model pixels.
+            tta: ``"flip"``: also run each image (or tile) mirrored left-right and fuse the two
+                views (:mod:`inspect_cv.detection.tta`; twice the model time, and scores of
+                their own, so thresholds must be chosen with it); ``"none"``; default the
+                card's ``extra["tta"]``, else none.
 
         Returns:
             ``Detections`` for a single image, else a list of them, boxes in original pixels.
         """
+        tta = self.default_tta() if tta is None else tta
+        if tta not in TTA_MODES:
+            raise InputError(f"unknown test-time augmentation {tta!r} (known: {', '.join(TTA_MODES)})")
         single = _is_single(images)
         images = _as_list(images)
         results: list[Detections | None] = [None] * len(images)
@@ -237,11 +246,22 @@ class Detector(_OnnxModel):
             if tiler is None:
                 plain.append(i)
             else:
+                tiler.tta = tta
                 results[i] = tiler.predict(im, conf=conf, iou=iou, max_det=max_det)
         if plain:
-            for i, det in zip(plain, self.predict_tiles([images[i] for i in plain], conf, iou, max_det, batch_size)):
+            batch = [images[i] for i in plain]
+            if tta == "flip":
+                dets = mirror_tta(self.predict_tiles, batch, conf=resolve_conf(self, conf), iou=iou,
+                                  max_det=max_det, batch_size=batch_size)
+            else:
+                dets = self.predict_tiles(batch, conf, iou, max_det, batch_size)
+            for i, det in zip(plain, dets):
                 results[i] = det
         return results[0] if single else results  # type: ignore[return-value]
+
+    def default_tta(self) -> str:
+        """The card's test-time augmentation (``extra["tta"]``; its thresholds were chosen with it), else none."""
+        return str((self.card.extra or {}).get("tta", "none"))
 
     def alarm(self, det: Detections) -> bool:
         alarm = set(self.alarm_classes)

@@ -16,14 +16,14 @@ from ..errors import InputError
 
 
 def detection_record(detector, image: np.ndarray, name: str | None, conf: float | None = None,
-                     iou: float | None = None, tile="auto") -> tuple[dict, object, bool]:
+                     iou: float | None = None, tile="auto", tta: str | None = None) -> tuple[dict, object, bool]:
     """Run ``detector`` on one image; returns ``(record, detections, alarm)``.
 
     ``record`` is the ``inspect-cv detect`` object: ``{"image", "width", "height",
     "detections": [{"label", "score", "box"}], "alarm", "ms"}`` (``ms``: inference only).
     """
     t0 = time.perf_counter()
-    det = detector.predict(image, conf=conf, iou=iou, tile=tile)
+    det = detector.predict(image, conf=conf, iou=iou, tile=tile, tta=tta)
     ms = (time.perf_counter() - t0) * 1000
     alarm = bool(detector.alarm(det))
     record = {"image": name, "width": int(image.shape[1]), "height": int(image.shape[0]),
