@@ -608,7 +608,7 @@ def test_bad_onnx_init_is_a_model_error(tmp_path):
         checkpoint_from_onnx(bad)
     with pytest.raises(ModelError, match="no such model"):
         checkpoint_from_onnx(tmp_path / "nope.onnx")
-    embedder = Path(__file__).resolve().parents[1] / "exported_models" / "horse-face.onnx"
+    embedder = Path(__file__).resolve().parents[1] / "exported_models" / "dogface-reid.onnx"
     with pytest.raises(ModelError, match="not an inspect-cv detector"):
         checkpoint_from_onnx(embedder)
 
@@ -625,3 +625,17 @@ def test_training_starts_from_an_onnx_file(exported, toy, tmp_path):
     with pytest.raises(ConfigError, match="model.name"):
         train_detect(toy_cfg(tmp_path / "b", "model.name=mbv2-fpn-s",
                              f"model.init={exported.path}", "train.epochs=1"), toy, toy)
+
+
+@pytest.mark.parametrize("name", ["baggage", "container", "horse-face"])
+def test_every_shipped_detector_can_seed_a_fine_tune(name):
+    """`model.init: exported_models/NAME.onnx` must work for each shipped detector: its card
+    names the architecture and the graph's weights load into it (a re-carded file once lost
+    the name, which stopped a fine-tune; finalize_card now keeps it)."""
+    from inspect_cv.train.from_onnx import checkpoint_from_onnx
+
+    root = Path(__file__).resolve().parents[1] / "exported_models"
+    ck = checkpoint_from_onnx(root / f"{name}.onnx")
+    card = json.loads((root / f"{name}.card.json").read_text())
+    assert ck["model_name"] == card["training_data"]["model"]
+    assert ck["classes"] == card["classes"] and len(ck["model"]) > 100

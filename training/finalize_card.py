@@ -24,7 +24,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model", type=Path)
     ap.add_argument("--metrics", action="append", default=[], metavar="NAME=FILE")
-    ap.add_argument("--training-data", default=None, help="JSON replacing the card's training_data")
+    ap.add_argument("--training-data", default=None,
+                    help="JSON replacing the card's training_data (its 'model', the architecture that "
+                         "fine-tuning from this file rebuilds, is kept unless the JSON names one)")
     ap.add_argument("--tiling", default=None, help="JSON merged into the card's tiling hint")
     ap.add_argument("--extra", default=None,
                     help='JSON merged into the card\'s extra fields, e.g. \'{"class_conf": {"firearm": 0.15}}\'')
@@ -57,7 +59,11 @@ def main() -> None:
                                       "n_queries") or k.startswith("tar_at_far")}
     card.metrics = metrics
     if args.training_data:
-        card.training_data = json.loads(args.training_data)
+        new = json.loads(args.training_data)
+        old = card.training_data if isinstance(card.training_data, dict) else {}
+        if isinstance(new, dict) and "model" in old and "model" not in new:
+            new = {"model": old["model"], **new}   # `model.init: FILE.onnx` needs it
+        card.training_data = new
     if args.conf is not None:
         card.defaults = {**(card.defaults or {}), "conf": float(args.conf)}
     if args.tiling:
