@@ -149,9 +149,11 @@ def child(a) -> None:
     scan = make_scan()
     det = load(a.model, threads=a.threads)
     manifest = {"declared": "cartons", "declared_mass_kg": 5000}
-    if a.child == "pipeline":
+    if a.child in ("pipeline", "pipeline_flip"):
+        tta = "flip" if a.child == "pipeline_flip" else "none"
+
         def once():
-            insp = inspect_container(scan, det, manifest, conf=a.conf)
+            insp = inspect_container(scan, det, manifest, conf=a.conf, tta=tta)
             m = insp.detections.meta
             return len(insp.detections), m.get("tiles"), m.get("tiles_skipped", 0)
     elif a.child == "sahi":
@@ -185,7 +187,7 @@ def main() -> None:
     ap.add_argument("--sahi-python", default=None,
                     help="a Python that has the SAHI library (and inspect-cv's runtime): adds SAHI's slicing "
                          "over the same ONNX model as a third variant")
-    ap.add_argument("--child", choices=["pipeline", "plain", "sahi"], default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["pipeline", "pipeline_flip", "plain", "sahi"], default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         child(a)
@@ -206,7 +208,7 @@ def main() -> None:
     det = load(a.model, threads=a.threads)
     conf = det._thresholds(a.conf, None)[0]
     rows = []
-    variants = [("pipeline", sys.executable), ("plain", sys.executable)]
+    variants = [("pipeline", sys.executable), ("pipeline_flip", sys.executable), ("plain", sys.executable)]
     if a.sahi_python:
         variants.append(("sahi", a.sahi_python))
     for variant, python in variants:
@@ -224,13 +226,16 @@ def main() -> None:
           "| detections | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     names = {"pipeline": "inspect_container: physics + tiled batched detector",
+             "pipeline_flip": "the same with mirror test-time augmentation (`tta=\"flip\"`: every tile twice)",
              "plain": "physics + plain unbatched sliding window",
              "sahi": "physics + SAHI get_sliced_prediction (same model, same windows)"}
     for r in rows:
         print(f"| {names[r['variant']]} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['cpu_s']:.3f} | {r['tiles'] or '-'} | {r['skipped']} | "
               f"{r['detections']} | {r['peak_rss_mib']:.0f} |")
-    p = rows[0]
-    print(f"\ntarget <= 1.0 s: {'met' if p['median_s'] <= 1.0 else 'NOT met'}; "
+    shipped = "pipeline_flip" if det.default_tta() == "flip" else "pipeline"
+    p = next(r for r in rows if r["variant"] == shipped)
+    print(f"\nthe card's setting: {names[shipped]}; "
+          f"target <= 1.0 s: {'met' if p['median_s'] <= 1.0 else 'NOT met'}; "
           f"target <= 1024 MiB: {'met' if p['peak_rss_mib'] <= 1024 else 'NOT met'}")
 
 
