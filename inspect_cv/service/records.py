@@ -23,7 +23,8 @@ def detection_record(detector, image: np.ndarray, name: str | None, conf: float 
     "detections": [{"label", "score", "box"}], "alarm", "ms"}`` (``ms``: inference only).
     """
     t0 = time.perf_counter()
-    det = detector.predict(image, conf=conf, iou=iou, tile=tile, tta=tta)
+    extra = {} if tta is None else {"tta": tta}   # duck-typed detectors need not know tta
+    det = detector.predict(image, conf=conf, iou=iou, tile=tile, **extra)
     ms = (time.perf_counter() - t0) * 1000
     alarm = bool(detector.alarm(det))
     record = {"image": name, "width": int(image.shape[1]), "height": int(image.shape[0]),
