@@ -108,8 +108,9 @@ def mirror_tta(predict_tiles: Callable[..., list[Detections]], images: Sequence[
     conf = 0.25 if conf is None else float(conf)
     view_conf = conf / 2.0
     images = list(images)
-    plain = predict_tiles(images, conf=view_conf, **kw)
-    flipped = predict_tiles([np.ascontiguousarray(im[:, ::-1]) for im in images], conf=view_conf, **kw)
+    # one call over both views: a batch of 2N runs faster than two of N
+    both = predict_tiles(images + [np.ascontiguousarray(im[:, ::-1]) for im in images], conf=view_conf, **kw)
+    plain, flipped = both[:len(images)], both[len(images):]
     out = []
     for im, d0, d1 in zip(images, plain, flipped):
         fused = fuse_views(d0, mirror(d1, im.shape[1]), iou_fuse)
