@@ -214,11 +214,15 @@ def save_plots(metrics: DetectionMetrics, classes: Sequence[str], out_dir: str |
             thr = np.unique(np.concatenate([s, [np.inf]]))[::-1]
             far = [(s[b] >= x).mean() for x in thr]
             tar = [(s[t] >= x).mean() for x in thr]
+            floor = 0.5 / int(b.sum())          # half a clean image: where a rate of 0 is drawn on the log axis
             fig = Figure(figsize=(6, 5))
             ax = fig.subplots()
-            ax.plot(far, tar)
-            ax.set(xscale="symlog", xlabel="false-alarm rate (threat-free images)", ylabel="true-alarm rate",
-                   title="image-level alarm ROC", ylim=(0, 1.02))
+            ax.step(np.maximum(far, floor), tar, where="post")
+            for x in (0.01, 0.05):
+                ax.axvline(x, color="grey", ls="--", lw=0.8)
+            ax.set(xscale="log", xlim=(floor, 1), ylim=(0, 1.02), ylabel="true-alarm rate",
+                   xlabel=f"false-alarm rate on {int(b.sum())} threat-free images (0 drawn at {floor:.1g})",
+                   title="image-level alarm ROC")
             ax.grid(alpha=0.3)
             paths.append(out_dir / "alarm_roc.png")
             fig.tight_layout()
