@@ -181,3 +181,11 @@ def test_detector_predict_with_flip_and_cli(grid_model, tmp_path, capsys):
     code = main(["detect", str(tmp_path / "a.png"), "--model", str(grid_model), "--tta", "flip", "--conf", "0.3"])
     out = capsys.readouterr().out
     assert code == 0 and len(json.loads(out.strip().splitlines()[0])["detections"]) == 2
+
+
+def test_cli_offers_the_runtime_modes():
+    """The CLI lists the modes without importing the runtime (no numpy at parse time)."""
+    from inspect_cv.cli._options import TTA_MODES
+    from inspect_cv.detection.tta import MODES
+
+    assert TTA_MODES == MODES

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import InspectCVError
 from ._jsonl import write_records
+from ._options import add_tta_argument
 
 
 def register(sub) -> None:
@@ -23,9 +24,7 @@ def register(sub) -> None:
     p.add_argument("--save-vis", type=Path, default=None, metavar="DIR", help="save annotated PNGs here")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--tile", default="auto", help="auto, off, or a tile size in model pixels")
-    p.add_argument("--tta", choices=["none", "flip"], default=None,
-                   help="flip: also run each image mirrored and fuse the two views (twice the model time); "
-                        "default the card's setting, which its thresholds were chosen with")
+    add_tta_argument(p, "image")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for inference")
     p.set_defaults(func=run)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from ._options import add_tta_argument
 
 
 def register(sub) -> None:
@@ -24,9 +25,7 @@ def register(sub) -> None:
     p.add_argument("--conf", type=float, default=0.001, help="score threshold for mAP (keep it low)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--tile", default="auto")
-    p.add_argument("--tta", choices=["none", "flip"], default=None,
-                   help="flip: also run each image mirrored (detectors) and fuse the two views (twice the model time); "
-                        "default the card's setting, which its thresholds were chosen with")
+    add_tta_argument(p, "image (detectors)")
     p.add_argument("--protocol", choices=["leave-one-out", "query-gallery", "sessions"], default="leave-one-out",
                    help="reid: leave-one-out, one gallery image per identity, or enrolment session vs later ones")
     p.add_argument("--templates", choices=["max", "mean"], default=None,

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ._options import add_tta_argument
 
 
 def register(sub) -> None:
@@ -32,9 +33,7 @@ def register(sub) -> None:
     p.add_argument("--profile", default=None, help="scanner profile for the mass estimate")
     p.add_argument("--conf", type=float, default=None, help="score threshold (default: the card's)")
     p.add_argument("--tile", default="auto", help="auto, off, or a tile size in model pixels")
-    p.add_argument("--tta", choices=["none", "flip"], default=None,
-                   help="flip: also run each tile mirrored and fuse the two views (twice the model "
-                        "time); default the card's setting, which its thresholds were chosen with")
+    add_tta_argument(p, "tile")
     p.set_defaults(func=run)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from inspect_cv.errors import InputError
-from inspect_cv.detection.tta import MODES as TTA_MODES, mirror_tta, resolve_conf
+from inspect_cv.detection.tta import mirror_tta, resolve_conf, resolve_tta
 
 from . import physics as cphys
 
@@ -743,9 +743,7 @@ def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou
     (thresholds in a card are chosen with its own setting), else ``"none"``."""
     extra = (getattr(detector, "card", None) and detector.card.extra) or {}
     win = dict(extra.get("container_window", {}))
-    tta = str(extra.get("tta", "none")) if tta is None else tta
-    if tta not in TTA_MODES:
-        raise InputError(f"tta must be one of {', '.join(TTA_MODES)}, got {tta!r}")
+    tta = resolve_tta(detector, tta)
     class_conf = dict(extra.get("class_conf") or {}) if conf is None else None
     if class_conf:
         det = run_detector(detector, scan, tile, min(1.0, *(float(v) for v in class_conf.values())), iou, body, tta)
@@ -762,7 +760,6 @@ def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou
         return detector.predict_tiles([view[:, :]], conf=conf, iou=iou)[0]
     tiler.tta = tta
     return tiler.predict(view, conf=conf, iou=iou, skip=air_windows(scan))
-
 
 
 def inspect_container(scan: ContainerScanInput, detector=None, manifest: dict | None = None,

@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..errors import InputError
 from .boxes import box_iou
 from .core import Detections
 
@@ -96,6 +97,17 @@ def resolve_conf(detector, conf: float | None) -> float:
         return float(conf)
     card = getattr(detector, "card", None)
     return float((getattr(card, "defaults", None) or {}).get("conf", 0.25))
+
+
+def resolve_tta(detector, tta: str | None) -> str:
+    """``tta``, else the detector card's ``extra["tta"]`` (its thresholds were chosen with it),
+    else ``"none"``; :class:`InputError` for an unknown mode."""
+    if tta is None:
+        card = getattr(detector, "card", None)
+        tta = str((getattr(card, "extra", None) or {}).get("tta", "none"))
+    if tta not in MODES:
+        raise InputError(f"unknown test-time augmentation {tta!r} (known: {', '.join(MODES)})")
+    return tta
 
 
 def mirror_tta(predict_tiles: Callable[..., list[Detections]], images: Sequence[np.ndarray],

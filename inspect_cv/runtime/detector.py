@@ -10,7 +10,7 @@ from ..detection.boxes import batched_nms
 from ..detection.core import Detections
 from ..detection.letterbox import LetterboxInfo, letterbox
 from ..detection.slicing import TiledPredictor
-from ..detection.tta import MODES as TTA_MODES, mirror_tta, resolve_conf
+from ..detection.tta import mirror_tta, resolve_conf, resolve_tta
 from ..errors import InputError, ModelCardError
 from .card import ModelCard
 from .preprocess import to_model_rgb, unit_range
@@ -234,9 +234,7 @@ class Detector(_OnnxModel):
         Returns:
             ``Detections`` for a single image, else a list of them, boxes in original pixels.
         """
-        tta = self.default_tta() if tta is None else tta
-        if tta not in TTA_MODES:
-            raise InputError(f"unknown test-time augmentation {tta!r} (known: {', '.join(TTA_MODES)})")
+        tta = resolve_tta(self, tta)
         single = _is_single(images)
         images = _as_list(images)
         results: list[Detections | None] = [None] * len(images)
@@ -261,7 +259,7 @@ class Detector(_OnnxModel):
 
     def default_tta(self) -> str:
         """The card's test-time augmentation (``extra["tta"]``; its thresholds were chosen with it), else none."""
-        return str((self.card.extra or {}).get("tta", "none"))
+        return resolve_tta(self, None)
 
     def alarm(self, det: Detections) -> bool:
         alarm = set(self.alarm_classes)
