@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 from inspect_cv.detection.boxes import batched_nms, box_iou
 from inspect_cv.detection.core import Detections
 from inspect_cv.detection.slicing import TiledPredictor
-from inspect_cv.detection.tta import fuse_views, mirror, mirror_boxes, mirror_tta
+from inspect_cv.detection.tta import (apply_tta, fuse_views, gated_mirror_tta, mirror, mirror_boxes, mirror_tta,
+                                      parse_tta, resolve_tta)
+from inspect_cv.errors import InputError
 from tests.test_slicing import BlobDetector, random_scene
 
 
@@ -113,7 +115,7 @@ def test_tiled_predictor_with_flip_finds_what_either_view_finds_at_half_score():
     assert np.allclose(fused.scores, 0.45) and fused.meta["tta"] == "flip"
     # at a threshold above half the score only objects both views see would stay
     assert len(TiledPredictor(_LeftOnly(), tile=64, tta="flip").predict(img, conf=0.5)) == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         TiledPredictor(_LeftOnly(), tile=64, tta="rot").predict(img)
 
 
@@ -189,3 +191,107 @@ def test_cli_offers_the_runtime_modes():
     from inspect_cv.detection.tta import MODES
 
     assert TTA_MODES == MODES
+
+
+class _Scripted:
+    """Returns one box per image with the score written in its top-left pixel (x100), the box
+    on the left half of the image; mirrored images see the same score. Counts its calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def predict_tiles(self, tiles, conf=None, **_):
+        self.calls.append((len(tiles), conf))
+        out = []
+        for t in tiles:
+            s = max(float(t[0, 0]), float(t[0, -1])) / 100.0   # the mirror keeps the pixel at the right edge
+            d = Detections([[2, 2, 10, 10]], [s], [0], ("x",), t.shape[:2])
+            out.append(d[d.scores >= conf])
+        return out
+
+
+def _scored_images(scores):
+    out = []
+    for s in scores:
+        im = np.zeros((20, 40), np.uint8)
+        im[0, 0] = round(100 * s)
+        out.append(im)
+    return out
+
+
+def test_gated_mirror_runs_the_second_view_only_inside_the_gate():
+    det = _Scripted()
+    scores = [0.05, 0.35, 0.45, 0.9]
+    got = gated_mirror_tta(det.predict_tiles, _scored_images(scores), gate=(0.3, 0.5), conf=0.2)
+    # plain call over all four at min(conf / 2, lo); one more call over the two gated images
+    assert det.calls == [(4, 0.1), (2, 0.1)]
+    assert [d.meta["mirrored"] for d in got] == [False, True, True, False]
+    # the mirror view boxes the right half: no pair, so each gated score halves (0.175 falls
+    # under conf, 0.225 stays); outside the gate the plain box stays as it was, kept from conf
+    assert [np.round(d.scores.astype(float), 3).tolist() for d in got] == [[], [], [0.225, 0.225], [0.9]]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 100), min_size=1, max_size=6), st.floats(0.02, 0.6))
+def test_gate_everything_is_flip_and_gate_nothing_is_plain(raw, conf):
+    images = _scored_images([r / 100 for r in raw])
+    det = _Scripted()
+    flip = mirror_tta(det.predict_tiles, images, conf=conf)
+    every = gated_mirror_tta(det.predict_tiles, images, gate=(0.0, 1.0), conf=conf)
+    none = gated_mirror_tta(det.predict_tiles, images, gate=(2.0, 3.0), conf=conf)
+    plain = det.predict_tiles(images, conf=conf)
+    for a, b in zip(flip, every):
+        assert a.boxes.tolist() == b.boxes.tolist() and np.allclose(a.scores, b.scores)
+    for a, b in zip(plain, none):
+        assert a.boxes.tolist() == b.boxes.tolist() and np.allclose(a.scores, b.scores)
+        assert not b.meta["mirrored"]
+
+
+def test_gated_modes_parse_and_resolve_against_the_card():
+    class Card:
+        extra = {"tta_gate": [0.3, 0.5]}
+
+    class WithGate:
+        card = Card()
+
+    assert parse_tta("gated:0.3,0.5") == ("gated", (0.3, 0.5))
+    assert parse_tta("flip") == ("flip", None)
+    assert resolve_tta(WithGate(), "gated") == "gated:0.3,0.5"
+    assert resolve_tta(WithGate(), "gated:0.1,0.2") == "gated:0.1,0.2"
+    assert resolve_tta(None, None) == "none"
+    for bad in ("gated:0.5", "gated:a,b", "gated:0.6,0.2", "gated:-1,1", "flip:0.1,0.2", "mirror"):
+        with pytest.raises(InputError):
+            parse_tta(bad)
+    with pytest.raises(InputError, match="names no gate"):
+        resolve_tta(object(), "gated")
+    with pytest.raises(InputError):
+        apply_tta(_Scripted().predict_tiles, _scored_images([0.4]), "gated")
+
+
+def test_detector_predict_gated_and_cli(grid_model, tmp_path, capsys):
+    """Detector.predict(tta="gated:LO,HI") on the mirror-symmetric grid model: a gate over every
+    score equals flip; the CLI takes the mode, rejects a bad one in one line, and a card
+    without a gate makes a bare ``gated`` one clear error."""
+    import json
+
+    import cv2
+
+    from inspect_cv import load
+    from inspect_cv.cli.main import main
+
+    det = load(grid_model)
+    img = np.full((128, 128, 3), 255, np.uint8)
+    img[48:64, 32:48] = (0, 255, 255)
+    flip, gated = det.predict(img, conf=0.3, tta="flip"), det.predict(img, conf=0.3, tta="gated:0,1")
+    assert gated.meta["mirrored"] and np.allclose(flip.scores, gated.scores)
+    assert not det.predict(img, conf=0.3, tta="gated:0,0.01").meta["mirrored"]
+    cv2.imwrite(str(tmp_path / "a.png"), img[..., ::-1])
+    args = ["detect", str(tmp_path / "a.png"), "--model", str(grid_model), "--conf", "0.3", "--tta"]
+    assert main(args + ["gated:0,1"]) == 0
+    assert len(json.loads(capsys.readouterr().out.strip().splitlines()[0])["detections"]) == 1
+    assert main(args + ["gated"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "names no gate" in err[0]
+    with pytest.raises(SystemExit):
+        main(args + ["sideways"])
+    assert "gated:LO,HI" in capsys.readouterr().err

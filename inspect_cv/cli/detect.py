@@ -80,6 +80,9 @@ def run(args) -> int:
             print(f"inspect-cv detect: error: --tile must be auto, off or an integer, got {tile!r}", file=sys.stderr)
             return 2
     detector = load(args.model, device=args.device, threads=args.threads)
+    from ..detection.tta import resolve_tta
+
+    args.tta = resolve_tta(detector, args.tta)  # a bad mode or a missing gate: one error, before any file
     items = expand_inputs(args.inputs)
     records = write_records(items, lambda path: detect_one(detector, path, args.conf, args.iou, tile, args.save_vis, args.tta),
                             args.out, "detect")

@@ -90,6 +90,9 @@ def run(args) -> int:
     from ..progress import progress
 
     detector = load(args.model, device=args.device)
+    from ..detection.tta import resolve_tta
+
+    args.tta = resolve_tta(detector, args.tta)
     ds = load_datasets(data, args.format, args.split)
     preds = []
     for rec in progress(ds.images, desc="evaluate"):

@@ -89,6 +89,9 @@ def run(args) -> int:
         from .. import load
 
         detector = load(args.model, device=args.device)
+        from ..detection.tta import resolve_tta
+
+        args.tta = resolve_tta(detector, args.tta)
 
     def process(path: str) -> dict:
         scan = read_container_scan(path, args.low, pixel_mm=args.pixel_mm, profile=args.profile)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from inspect_cv.errors import InputError
-from inspect_cv.detection.tta import mirror_tta, resolve_conf, resolve_tta
+from inspect_cv.detection.tta import alarm_labels, apply_tta, resolve_conf, resolve_tta
 
 from . import physics as cphys
 
@@ -739,7 +739,8 @@ def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou
     (``extra["class_conf"]``, chosen on calibration scans) is applied class by class.
     With ``body``, only boxes centred inside the container are kept (:func:`within_body`).
     ``tta``: ``"flip"`` runs every tile mirrored as well and fuses the two views
-    (:mod:`inspect_cv.detection.tta`), ``"none"`` once; default the card's ``extra["tta"]``
+    (:mod:`inspect_cv.detection.tta`), ``"gated:LO,HI"`` only the tiles whose plain alarm
+    score lies in the gate, ``"none"`` once; default the card's ``extra["tta"]``
     (thresholds in a card are chosen with its own setting), else ``"none"``."""
     extra = (getattr(detector, "card", None) and detector.card.extra) or {}
     win = dict(extra.get("container_window", {}))
@@ -755,8 +756,9 @@ def run_detector(detector, scan: ContainerScanInput, tile="auto", conf=None, iou
     scale = detector.tile_scale(scan.pixel_mm) if hasattr(detector, "tile_scale") else None
     tiler = detector.tiler(tile, view.shape, scale=scale) if scale is not None else detector.tiler(tile, view.shape)
     if tiler is None:
-        if tta == "flip":
-            return mirror_tta(detector.predict_tiles, [view[:, :]], conf=resolve_conf(detector, conf), iou=iou)[0]
+        if tta != "none":
+            return apply_tta(detector.predict_tiles, [view[:, :]], tta, conf=resolve_conf(detector, conf),
+                             labels=alarm_labels(detector), iou=iou)[0]
         return detector.predict_tiles([view[:, :]], conf=conf, iou=iou)[0]
     tiler.tta = tta
     return tiler.predict(view, conf=conf, iou=iou, skip=air_windows(scan))

@@ -21,7 +21,7 @@ import numpy as np
 
 from .boxes import box_iou, box_ios
 from .core import Detections
-from .tta import MODES, mirror_tta, resolve_conf
+from .tta import alarm_labels, apply_tta, parse_tta, resolve_conf
 
 
 def _starts(length: int, tile: int, step: int) -> list[int]:
@@ -180,7 +180,9 @@ class TiledPredictor:
         batch: tiles per inference call.
         tta: ``"flip"`` also runs every tile mirrored left-right and fuses the two views
             (:func:`inspect_cv.detection.tta.mirror_tta`; twice the model time, other scores:
-            choose thresholds with it on); ``"none"`` (default) runs each tile once.
+            choose thresholds with it on); ``"gated:LO,HI"`` mirrors only the tiles whose
+            highest plain alarm score lies in the gate (:func:`~inspect_cv.detection.tta.gated_mirror_tta`);
+            ``"none"`` (default) runs each tile once.
     """
 
     detector: object
@@ -208,11 +210,11 @@ class TiledPredictor:
     def _runner(self, predict_kw: dict) -> Callable[[list], list[Detections]]:
         if self.tta == "none":
             return lambda batch: self.detector.predict_tiles(batch, **predict_kw)
-        if self.tta != "flip":
-            raise ValueError(f"tta must be one of {MODES}, got {self.tta!r}")
+        parse_tta(self.tta)  # InputError for an unknown mode
         kw = dict(predict_kw)
         conf = resolve_conf(self.detector, kw.pop("conf", None))
-        return lambda batch: mirror_tta(self.detector.predict_tiles, batch, conf=conf, **kw)
+        labels = alarm_labels(self.detector)
+        return lambda batch: apply_tta(self.detector.predict_tiles, batch, self.tta, conf=conf, labels=labels, **kw)
 
     def predict(self, image: np.ndarray, progress: Callable | None = None,
                 skip: Callable[[np.ndarray], np.ndarray] | None = None, **predict_kw) -> Detections:

@@ -16,6 +16,15 @@ Plain functions over arrays, independent of the model, like the slicing module:
 Each view runs at half the wanted threshold (a box below that in one view counts as 0 there),
 and the fused boxes are kept from ``conf`` up.
 
+:func:`gated_mirror_tta` mirrors only the images whose plain view is unsure: its highest
+(alarm-class) score lies in a *gate* ``[lo, hi]``. An image scored below ``lo`` is clearly
+clean and one above ``hi`` clearly alarms either way, so the second view is spent where it
+can change the verdict. The gate belongs to a model and is chosen on calibration data
+(``benchmarks/baggage_gated_tta.py``); a card names it in ``extra["tta_gate"]``.
+
+Modes, as strings so they pass through every layer unchanged: ``"none"``, ``"flip"``,
+``"gated"`` (the card's gate) and ``"gated:LO,HI"``; :func:`apply_tta` runs any of them.
+
 >>> import numpy as np
 >>> from inspect_cv.detection.core import Detections
 >>> a = Detections([[10, 10, 20, 20]], [0.8], [0], ("x",), (50, 100))
@@ -34,7 +43,7 @@ from ..errors import InputError
 from .boxes import box_iou
 from .core import Detections
 
-MODES = ("none", "flip")
+MODES = ("none", "flip", "gated")
 
 
 def mirror_boxes(boxes: np.ndarray, width: float) -> np.ndarray:
@@ -99,15 +108,54 @@ def resolve_conf(detector, conf: float | None) -> float:
     return float((getattr(card, "defaults", None) or {}).get("conf", 0.25))
 
 
+def parse_tta(tta: str) -> tuple[str, tuple[float, float] | None]:
+    """``"none" | "flip" | "gated" | "gated:LO,HI"`` -> (mode, gate or None);
+    :class:`InputError` for anything else."""
+    mode, _, spec = str(tta).partition(":")
+    if mode not in MODES or (spec and mode != "gated"):
+        raise InputError(f"unknown test-time augmentation {tta!r} (known: none, flip, gated, gated:LO,HI)")
+    if not spec:
+        return mode, None
+    try:
+        lo, hi = (float(x) for x in spec.split(","))
+    except ValueError:
+        raise InputError(f"a gate is two scores LO,HI (e.g. gated:0.3,0.5), got {spec!r}") from None
+    if not (0.0 <= lo <= hi):
+        raise InputError(f"a gate needs 0 <= LO <= HI, got {lo:g},{hi:g}")
+    return mode, (lo, hi)
+
+
 def resolve_tta(detector, tta: str | None) -> str:
     """``tta``, else the detector card's ``extra["tta"]`` (its thresholds were chosen with it),
-    else ``"none"``; :class:`InputError` for an unknown mode."""
+    else ``"none"``. A bare ``"gated"`` takes the card's ``extra["tta_gate"]`` and comes back as
+    ``"gated:LO,HI"``; :class:`InputError` for an unknown mode or a gate the card does not have."""
+    extra = (getattr(getattr(detector, "card", None), "extra", None) or {})
     if tta is None:
-        card = getattr(detector, "card", None)
-        tta = str((getattr(card, "extra", None) or {}).get("tta", "none"))
-    if tta not in MODES:
-        raise InputError(f"unknown test-time augmentation {tta!r} (known: {', '.join(MODES)})")
-    return tta
+        tta = str(extra.get("tta", "none"))
+    mode, gate = parse_tta(tta)
+    if mode != "gated":
+        return mode
+    if gate is None:
+        card_gate = extra.get("tta_gate")
+        if not card_gate:
+            raise InputError("this model's card names no gate for gated mirroring (extra.tta_gate): "
+                             "give one, e.g. gated:0.3,0.5 (choose it with benchmarks/baggage_gated_tta.py)")
+        _, gate = parse_tta("gated:" + ",".join(str(float(x)) for x in card_gate))
+    return f"gated:{gate[0]:g},{gate[1]:g}"
+
+
+def alarm_labels(detector) -> list[int] | None:
+    """Indices of the detector's alarm classes (None: every class), the scores a gate looks at."""
+    classes, alarm = list(getattr(detector, "classes", ()) or ()), getattr(detector, "alarm_classes", None)
+    if not classes or alarm is None:
+        return None
+    return [i for i, n in enumerate(classes) if n in set(alarm)]
+
+
+def top_score(det: Detections, labels: Sequence[int] | None = None) -> float:
+    """The highest score among ``labels`` (None: all), 0 without such a box."""
+    s = det.scores if labels is None else det.scores[np.isin(det.labels, np.asarray(list(labels), np.int64))]
+    return float(s.max()) if len(s) else 0.0
 
 
 def mirror_tta(predict_tiles: Callable[..., list[Detections]], images: Sequence[np.ndarray],
@@ -128,3 +176,44 @@ def mirror_tta(predict_tiles: Callable[..., list[Detections]], images: Sequence[
         fused = fuse_views(d0, mirror(d1, im.shape[1]), iou_fuse)
         out.append(fused[fused.scores >= conf])
     return out
+
+
+def gated_mirror_tta(predict_tiles: Callable[..., list[Detections]], images: Sequence[np.ndarray],
+                     gate: tuple[float, float], conf: float | None = None, labels: Sequence[int] | None = None,
+                     iou_fuse: float = 0.55, **kw) -> list[Detections]:
+    """Plain view of every image; the mirror view too, fused as in :func:`mirror_tta`, only for
+    the images whose highest plain score among ``labels`` (None: all classes) lies in
+    ``gate = (lo, hi)``. The others keep their plain boxes. ``meta["mirrored"]`` says which.
+
+    The plain view runs at ``min(conf / 2, lo)`` (``conf / 2`` when ``lo`` is 0), so it sees
+    every score the gate and the fusion look at; one more call runs the mirrored images.
+    """
+    conf = 0.25 if conf is None else float(conf)
+    lo, hi = (float(gate[0]), float(gate[1]))
+    view_conf = min(conf / 2.0, lo) if lo > 0 else conf / 2.0
+    images = list(images)
+    plain = predict_tiles(images, conf=view_conf, **kw)
+    go = [i for i, d in enumerate(plain) if lo <= top_score(d, labels) <= hi]
+    flipped = predict_tiles([np.ascontiguousarray(images[i][:, ::-1]) for i in go], conf=view_conf, **kw) if go else []
+    out = [d[d.scores >= conf] for d in plain]
+    for i, d1 in zip(go, flipped):
+        fused = fuse_views(plain[i], mirror(d1, images[i].shape[1]), iou_fuse)
+        out[i] = fused[fused.scores >= conf]
+    mirrored = set(go)
+    for i, d in enumerate(out):
+        d.meta["mirrored"] = i in mirrored
+    return out
+
+
+def apply_tta(predict_tiles: Callable[..., list[Detections]], images: Sequence[np.ndarray], tta: str,
+              conf: float | None = None, labels: Sequence[int] | None = None, **kw) -> list[Detections]:
+    """Run ``predict_tiles`` over ``images`` in mode ``tta`` (a resolved mode: ``"none"``,
+    ``"flip"`` or ``"gated:LO,HI"``; ``conf`` already resolved for the two mirrored modes)."""
+    mode, gate = parse_tta(tta)
+    if mode == "none":
+        return predict_tiles(list(images), conf=conf, **kw)
+    if mode == "flip":
+        return mirror_tta(predict_tiles, images, conf=conf, **kw)
+    if gate is None:
+        raise InputError("gated mirroring needs a gate (gated:LO,HI); resolve_tta fills in the card's")
+    return gated_mirror_tta(predict_tiles, images, gate, conf=conf, labels=labels, **kw)

@@ -10,7 +10,7 @@ from ..detection.boxes import batched_nms
 from ..detection.core import Detections
 from ..detection.letterbox import LetterboxInfo, letterbox
 from ..detection.slicing import TiledPredictor
-from ..detection.tta import mirror_tta, resolve_conf, resolve_tta
+from ..detection.tta import alarm_labels, apply_tta, resolve_conf, resolve_tta
 from ..errors import InputError, ModelCardError
 from .card import ModelCard
 from .preprocess import to_model_rgb, unit_range
@@ -228,7 +228,9 @@ class Detector(_OnnxModel):
                 says), ``"off"``, or a tile size in model pixels.
             tta: ``"flip"``: also run each image (or tile) mirrored left-right and fuse the two
                 views (:mod:`inspect_cv.detection.tta`; twice the model time, and scores of
-                their own, so thresholds must be chosen with it); ``"none"``; default the
+                their own, so thresholds must be chosen with it); ``"gated"`` / ``"gated:LO,HI"``:
+                mirror only the images whose highest plain alarm score lies in the gate (the
+                card's ``extra["tta_gate"]`` for a bare ``"gated"``); ``"none"``; default the
                 card's ``extra["tta"]``, else none.
 
         Returns:
@@ -248,11 +250,11 @@ class Detector(_OnnxModel):
                 results[i] = tiler.predict(im, conf=conf, iou=iou, max_det=max_det)
         if plain:
             batch = [images[i] for i in plain]
-            if tta == "flip":
-                dets = mirror_tta(self.predict_tiles, batch, conf=resolve_conf(self, conf), iou=iou,
-                                  max_det=max_det, batch_size=batch_size)
-            else:
+            if tta == "none":
                 dets = self.predict_tiles(batch, conf, iou, max_det, batch_size)
+            else:
+                dets = apply_tta(self.predict_tiles, batch, tta, conf=resolve_conf(self, conf), labels=alarm_labels(self),
+                                 iou=iou, max_det=max_det, batch_size=batch_size)
             for i, det in zip(plain, dets):
                 results[i] = det
         return results[0] if single else results  # type: ignore[return-value]
