@@ -19,7 +19,8 @@ The gate is chosen on the ``--cal`` bags only: the one that mirrors the fewest t
 bags while its true-alarm rates at 1 % and 5 % false alarms stay within ``--slack`` of the
 full mirror's there. Its figures on the ``--test`` (and ``--ood``) bags are then read once.
 A lane's traffic is mostly threat-free bags, so the share of *threat-free* bags mirrored is
-what sets the extra model time. Writes ``OUT.md`` and ``OUT.json``.
+what sets the extra model time. Writes ``OUT.md``, ``OUT.json`` and ``OUT.png`` (per test bag:
+its plain score against its score with both views fused, the chosen gate shaded).
 """
 from __future__ import annotations
 
@@ -176,8 +177,38 @@ def main(argv=None) -> int:
     args.out.with_suffix(".md").write_text("\n".join(lines))
     args.out.with_suffix(".json").write_text(json.dumps({"chosen": chosen, "gate": list(gate), "cal": cal,
                                                          **held}, indent=1, default=float))
+    plot_gate(args.out.with_suffix(".png"), loaded["test"][0], prepared["test"], gate, classes, alarm_classes, chosen)
     print("\n".join(lines))
     return 0
+
+
+def plot_gate(path: Path, ds, prepared, gate, classes, alarm_classes, title: str) -> None:
+    """Plain alarm score against the fused one per bag: what the second view changes, and where."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from inspect_cv.evaluation.detection import image_alarms
+
+    plain, fused, _ = prepared
+    s0, threat, clean = image_alarms(ds, plain, classes, alarm_classes)
+    s1 = image_alarms(ds, fused, classes, alarm_classes)[0]
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    if np.isfinite(gate[1]):
+        ax.axvspan(gate[0], min(gate[1], 1.0), color="gold", alpha=0.3, label=f"gate {gate[0]:g}..{gate[1]:g}: mirrored")
+    ax.scatter(s0[clean], s1[clean], s=8, c="tab:blue", alpha=0.6, label="threat-free bag")
+    ax.scatter(s0[threat], s1[threat], s=10, c="tab:red", alpha=0.7, label="bag with a threat")
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("highest alarm score, plain view")
+    ax.set_ylabel("highest alarm score, both views fused")
+    ax.set_title(f"test bags ({title})", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inspect_cv.cli._options import tta_mode
+
 
 def run_folder(det, folder: Path, classes: list[str], iou_thr: float, conf: float, limit: int | None, progress,
                body_filter: bool = True, tta: str | None = None):
@@ -197,8 +199,9 @@ def main(argv=None) -> int:
                          "(inspect_cv.container.evaluate.choose_class_thresholds) and report them")
     ap.add_argument("--limit", type=int, default=None, help="first N scans of each folder")
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--tta", choices=["none", "flip"], default=None,
-                    help="flip: each tile also mirrored, the two views fused (default: the card's setting)")
+    ap.add_argument("--tta", type=tta_mode, default=None, metavar="none|flip|gated[:LO,HI]",
+                    help="flip: each tile also mirrored, the two views fused; gated:LO,HI: only the tiles "
+                         "whose plain score lies in LO..HI (default: the card's setting)")
     ap.add_argument("--out", default=None, help="OUT.md / OUT.json / OUT_froc.png")
     ap.add_argument("--no-body-filter", action="store_true",
                     help="keep boxes centred outside the located container body (scan-container drops them)")
