@@ -64,13 +64,12 @@ def views(model: str, data: list[str], cache: Path, conf: float):
     return ds, plain, mirrored
 
 
-def prepare(plain, mirrored, conf: float, alarm: np.ndarray):
+def prepare(plain, mirrored, conf: float, alarm):
     """Per bag: the plain view and the fused views (both kept from ``conf``), and the highest
     plain alarm score that the gate looks at."""
-    from inspect_cv.detection.tta import fuse_views
+    from inspect_cv.detection.tta import fuse_views, top_score
 
-    top = np.array([float(a.scores[np.isin(a.labels, alarm)].max()) if np.isin(a.labels, alarm).any() else 0.0
-                    for a in plain])
+    top = np.array([top_score(a, alarm) for a in plain])
     fused = [fuse_views(a, b) for a, b in zip(plain, mirrored)]
     return [a[a.scores >= conf] for a in plain], [f[f.scores >= conf] for f in fused], top
 
@@ -129,7 +128,9 @@ def main(argv=None) -> int:
 
     det = load(args.model, device="cpu")
     classes, alarm_classes = det.classes, det.alarm_classes
-    alarm = np.array([i for i, n in enumerate(classes) if alarm_classes is None or n in alarm_classes])
+    from inspect_cv.detection.tta import alarm_labels
+
+    alarm = alarm_labels(det)  # the scores the runtime's gate looks at
     conf = 0.001  # the evaluation threshold; the views run at half of it, as mirror_tta does
     sets = {"cal": args.cal, "test": args.test} | ({"ood": args.ood} if args.ood else {})
     loaded = {k: views(args.model, v, args.out.parent / f"{args.out.name}_cache" / f"{k}.pkl", conf / 2)
