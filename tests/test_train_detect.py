@@ -176,6 +176,12 @@ def test_every_baggage_recipe_loads(recipe):
     if init and not (root / init).is_file():
         # a checkpoint outside git: the recipe's header says how to get it
         assert init in (root / "training" / "baggage" / recipe).read_text().split("name:")[0]
+    elif init and init.endswith(".onnx"):
+        # an exported model: weights recovered from the graph, architecture and classes from its card
+        from inspect_cv import load
+        det = load(root / init)
+        assert (det.card.training_data or {}).get("model") in (None, cfg["model"]["name"])
+        assert list(det.classes) == cfg["data"]["classes"]
     elif init:
         import torch
         ck = torch.load(root / init, map_location="cpu", weights_only=False)
