@@ -473,6 +473,11 @@ def test_cli_export_and_errors(run, tmp_path, capsys):
     assert main(["train", "detect", str(tmp_path / "missing.yaml"), "train.nope=1"]) == 1
     assert main(["export", str(tmp_path / "nothing.pt"), "--out", str(out)]) == 1
     assert "nothing.pt" in capsys.readouterr().err
+    weights = tmp_path / "weights.pt"  # a weights-only file such as exported_models/baggage.pt
+    torch.save({"model_name": "mbv2h-fpn-s", "classes": ["gun"], "model": {}}, weights)
+    assert main(["export", str(weights), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "weights.pt" in err and "model.init=" in err
 
 
 # -- fine-tuning the shipped model on an agency's own data --------------------------------

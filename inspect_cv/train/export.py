@@ -109,7 +109,11 @@ def export_onnx(source: str | Path, out: str | Path, name: str | None = None, co
     import onnx
 
     src = Path(source)
-    ckpt = load_checkpoint(src / "best.pt" if src.is_dir() else src)
+    path = src / "best.pt" if src.is_dir() else src
+    ckpt = load_checkpoint(path)
+    if not isinstance(ckpt, dict) or not all(k in ckpt for k in ("config", "input_size", "model_name")):
+        raise ModelError(f"{path}: holds weights but no training run (config, input size); export a run folder "
+                         "or its best.pt, or fine-tune from this file with model.init=" + str(path))
     ecfg = ckpt["config"].get("export", {})
     conf = float(ecfg.get("conf", 0.25) if conf is None else conf)
     iou = float(ecfg.get("iou", 0.5) if iou is None else iou)
